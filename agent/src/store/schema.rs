@@ -1,0 +1,96 @@
+//! Every table of the store, and the start-up migration that creates them.
+//!
+//! Keys that must sort (due times, ids) are integers in composite tuple keys, so a range
+//! scan is an index scan. Values are bytes we decode ourselves ([`super::records`]), so a
+//! record this build cannot read is an error we handle, never a panic in redb.
+
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
+
+use super::StoreError;
+
+/// Bumped whenever a table's key or value layout changes; [`migrate`] knows every older one.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// `schema_version`, `next_job_id`, `completed_total`, `next_audit_id`.
+pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+/// Job id -> [`super::records::JobRecord`] for pending, in-flight and dead jobs.
+pub const JOBS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("jobs");
+/// Job id -> payload bytes (decoded by the flow, not by the store).
+pub const PAYLOADS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("payloads");
+/// (flow code, due ms, job id): the due-time index of pending jobs.
+pub const PENDING: TableDefinition<'_, (u8, u64, u64), ()> = TableDefinition::new("pending");
+/// (lease end ms, job id): in-flight jobs by lease expiry.
+pub const LEASES: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("leases");
+/// Dedup key -> (job id, expiry ms): the idempotency ledger of enqueues.
+pub const DEDUP: TableDefinition<'_, &str, (u64, u64)> = TableDefinition::new("dedup");
+/// (expiry ms, dedup key): the ledger's expiry index.
+pub const DEDUP_EXPIRY: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("dedup_expiry");
+/// Coalescing key -> the pending job that holds it.
+pub const COALESCE: TableDefinition<'_, &str, u64> = TableDefinition::new("coalesce");
+/// (dead-lettered at ms, job id): dead letters by time.
+pub const DEAD: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("dead");
+/// Job id -> (completed at ms, flow code): completed jobs, kept for `done_retention`.
+pub const DONE: TableDefinition<'_, u64, (u64, u8)> = TableDefinition::new("done");
+/// (completed at ms, job id): the expiry index of [`DONE`].
+pub const DONE_BY_TIME: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("done_by_time");
+/// Audit id -> [`super::records::AuditRecord`]: discarded and evicted dead letters.
+pub const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
+/// Flow code -> paused since ms. Absent: running.
+pub const PAUSED: TableDefinition<'_, u8, u64> = TableDefinition::new("paused");
+/// Named sync cursors of the sources (ERP change polls, Shopify backfill).
+pub const CURSORS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("cursors");
+/// (inventory item id, location id) -> (available, updated at ms): the last level Shopify
+/// reported, from its webhooks or our reads.
+pub const SHOPIFY_LEVELS: TableDefinition<'_, (u64, u64), (i64, u64)> =
+    TableDefinition::new("shopify_levels");
+
+pub const META_SCHEMA_VERSION: &str = "schema_version";
+pub const META_NEXT_JOB_ID: &str = "next_job_id";
+pub const META_COMPLETED_TOTAL: &str = "completed_total";
+pub const META_NEXT_AUDIT_ID: &str = "next_audit_id";
+
+/// Creates every table and records the schema version, in the caller's transaction, so a
+/// store is either fully initialised or untouched. Refuses a file written by a newer build.
+pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let found = {
+        let meta = txn.open_table(META)?;
+        let found = meta.get(META_SCHEMA_VERSION)?.map(|v| v.value());
+        found
+    };
+    match found {
+        Some(version) if version > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Some(version) if version == SCHEMA_VERSION => {}
+        // Version 0 (a new file) and every older version: create what is missing.
+        _ => {}
+    }
+    txn.open_table(JOBS)?;
+    txn.open_table(PAYLOADS)?;
+    txn.open_table(PENDING)?;
+    txn.open_table(LEASES)?;
+    txn.open_table(DEDUP)?;
+    txn.open_table(DEDUP_EXPIRY)?;
+    txn.open_table(COALESCE)?;
+    txn.open_table(DEAD)?;
+    txn.open_table(DONE)?;
+    txn.open_table(DONE_BY_TIME)?;
+    txn.open_table(AUDIT)?;
+    txn.open_table(PAUSED)?;
+    txn.open_table(CURSORS)?;
+    txn.open_table(SHOPIFY_LEVELS)?;
+    let mut meta = txn.open_table(META)?;
+    meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
+    for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {
+        if meta.get(key)?.is_none() {
+            meta.insert(key, 1)?;
+        }
+    }
+    if meta.get(META_COMPLETED_TOTAL)?.is_none() {
+        meta.insert(META_COMPLETED_TOTAL, 0)?;
+    }
+    Ok(())
+}
