@@ -162,21 +162,21 @@ const PRUNE_LIMIT: usize = 5_000;
 impl WriteCtx<'_> {
     /// Puts a job on the queue (or finds the one that already holds its work).
     pub fn enqueue(&mut self, job: NewJob, now: Timestamp) -> Result<Enqueued, StoreError> {
-        if let Some((key, _)) = &job.options.dedup {
-            if let Some((id, expires)) = self.t.dedup.get(key.as_str())?.map(|v| v.value()) {
-                if expires > now.0 {
-                    return Ok(Enqueued {
-                        id: JobId(id),
-                        outcome: EnqueueOutcome::Duplicate,
-                    });
-                }
-                self.t.dedup_expiry.remove((expires, key.as_str()))?;
+        if let Some((key, _)) = &job.options.dedup
+            && let Some((id, expires)) = self.t.dedup.get(key.as_str())?.map(|v| v.value())
+        {
+            if expires > now.0 {
+                return Ok(Enqueued {
+                    id: JobId(id),
+                    outcome: EnqueueOutcome::Duplicate,
+                });
             }
+            self.t.dedup_expiry.remove((expires, key.as_str()))?;
         }
-        if job.options.dead_on_arrival.is_none() {
-            if let Some(coalesced) = self.coalesce_into_pending(&job, now)? {
-                return Ok(coalesced);
-            }
+        if job.options.dead_on_arrival.is_none()
+            && let Some(coalesced) = self.coalesce_into_pending(&job, now)?
+        {
+            return Ok(coalesced);
         }
         let id = self.next_id(META_NEXT_JOB_ID)?;
         let mut record = JobRecord {

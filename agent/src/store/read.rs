@@ -140,7 +140,7 @@ impl Store {
                 .into_iter()
                 .map(|((flow, cause), count)| CauseCount { flow, cause, count })
                 .collect();
-            causes.sort_by(|a, b| b.count.cmp(&a.count));
+            causes.sort_by_key(|c| std::cmp::Reverse(c.count));
             Ok(DeadLetterPage {
                 page: Page { items, next },
                 causes,

@@ -54,8 +54,7 @@ pub const META_NEXT_AUDIT_ID: &str = "next_audit_id";
 pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     let found = {
         let meta = txn.open_table(META)?;
-        let found = meta.get(META_SCHEMA_VERSION)?.map(|v| v.value());
-        found
+        meta.get(META_SCHEMA_VERSION)?.map(|v| v.value())
     };
     match found {
         Some(version) if version > SCHEMA_VERSION => {

@@ -1,0 +1,258 @@
+//! The agent's configuration: one TOML file (`/etc/plumb/plumb.toml`, see
+//! `packaging/plumb.toml` for every key with its default and why).
+//!
+//! Loading validates everything and reports every problem at once, each with its dotted key
+//! and how to fix it, so an operator fixes a file in one round instead of one error per
+//! restart. That is why the file is first parsed into a plain [`toml::Table`] and then walked
+//! by a [`reader::Reader`] that takes the known keys out and reports the rest as unknown
+//! (with a "did you mean"), rather than deserialized with serde, which stops at the first
+//! error. Secrets are references resolved through a [`SecretSource`] at load time.
+
+mod flows;
+mod local;
+mod locations;
+mod ownership;
+mod reader;
+mod remote;
+mod secret;
+mod values;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use flows::{FlowConfig, FlowsConfig};
+pub use local::{AgentConfig, ControlConfig, QueueConfig};
+pub use locations::LocationMapping;
+pub use ownership::{Field, Owner, OwnershipMatrix};
+pub use remote::{ErpConfig, ErpKind, ShopifyConfig, WebhookConfig};
+pub use secret::{Secret, SecretSource, SystemSecrets};
+
+use reader::Reader;
+
+/// The whole configuration, validated, with its secrets resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `[agent]`.
+    pub agent: AgentConfig,
+    /// `[control]`.
+    pub control: ControlConfig,
+    /// `[webhooks]`; `None`: the webhook receiver is off.
+    pub webhooks: Option<WebhookConfig>,
+    /// `[shopify]`; `None`: nothing calls Shopify.
+    pub shopify: Option<ShopifyConfig>,
+    /// `[erp]`; `None`: nothing calls the ERP.
+    pub erp: Option<ErpConfig>,
+    /// `[queue]`.
+    pub queue: QueueConfig,
+    /// `[flows.<name>]`.
+    pub flows: FlowsConfig,
+    /// `[[locations]]`.
+    pub locations: Vec<LocationMapping>,
+    /// `[ownership]`.
+    pub ownership: OwnershipMatrix,
+}
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The dotted key ("webhooks.max_body", "locations[2].erp_warehouse"); empty when the
+    /// problem is the file as a whole (unreadable, not TOML).
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    fn whole_file(message: String) -> Self {
+        ConfigProblem {
+            key: String::new(),
+            message,
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "`{}`: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Everything wrong with a configuration (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors {
+    /// The file, when loaded from one.
+    pub path: Option<PathBuf>,
+    /// The problems, in the order of the file's sections.
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        let noun = if count == 1 { "problem" } else { "problems" };
+        match &self.path {
+            Some(path) => write!(f, "{count} {noun} in {}:", path.display())?,
+            None => write!(f, "{count} {noun} in the configuration:")?,
+        }
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Reads, validates and resolves the file at `path` against the real environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let in_file = |problems| ConfigErrors {
+            path: Some(path.to_owned()),
+            problems,
+        };
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            in_file(vec![ConfigProblem::whole_file(format!(
+                "cannot read {}: {error}: check the path, and that the agent's user may read \
+                 the file",
+                path.display()
+            ))])
+        })?;
+        Config::from_toml_str(&text, &SystemSecrets).map_err(|errors| in_file(errors.problems))
+    }
+
+    /// Validates a configuration text, resolving secrets through `secrets`.
+    pub fn from_toml_str(text: &str, secrets: &dyn SecretSource) -> Result<Config, ConfigErrors> {
+        let errors = |problems| ConfigErrors {
+            path: None,
+            problems,
+        };
+        let table = text
+            .parse::<toml::Table>()
+            .map_err(|error| errors(vec![syntax_problem(text, &error)]))?;
+        let mut problems = Vec::new();
+        let config = Config::read(Reader::document(table, &mut problems), secrets);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors(problems))
+        }
+    }
+
+    /// Reads every section, defaults for the absent ones. The result is only meaningful when
+    /// no problem was reported.
+    fn read(mut document: Reader<'_>, source: &dyn SecretSource) -> Config {
+        let agent = document
+            .table("agent")
+            .map(AgentConfig::read)
+            .unwrap_or_default();
+        let control = document
+            .table("control")
+            .map(|r| ControlConfig::read(r, source))
+            .unwrap_or_default();
+        let webhooks = document
+            .table("webhooks")
+            .and_then(|r| WebhookConfig::read(r, source));
+        let shopify = document
+            .table("shopify")
+            .and_then(|r| ShopifyConfig::read(r, source));
+        let erp = document
+            .table("erp")
+            .and_then(|r| ErpConfig::read(r, source));
+        let queue = document
+            .table("queue")
+            .map(QueueConfig::read)
+            .unwrap_or_default();
+        let flows = document
+            .table("flows")
+            .map(FlowsConfig::read)
+            .unwrap_or_default();
+        let locations = locations::read(&mut document);
+        let ownership = document
+            .table("ownership")
+            .map(OwnershipMatrix::read)
+            .unwrap_or_default();
+        document.finish();
+        Config {
+            agent,
+            control,
+            webhooks,
+            shopify,
+            erp,
+            queue,
+            flows,
+            locations,
+            ownership,
+        }
+    }
+}
+
+/// A TOML syntax error as one problem, with the line and column it starts at.
+fn syntax_problem(text: &str, error: &toml::de::Error) -> ConfigProblem {
+    let message = error.message().trim().replace('\n', "; ");
+    let Some(span) = error.span() else {
+        return ConfigProblem::whole_file(format!("invalid TOML: {message}: fix the syntax"));
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |current| current.chars().count())
+        + 1;
+    ConfigProblem::whole_file(format!(
+        "invalid TOML at line {line}, column {column}: {message}: fix the syntax there"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    /// Answers every variable and file, like a fully provisioned host.
+    struct Provisioned;
+
+    impl SecretSource for Provisioned {
+        fn env(&self, name: &str) -> Option<String> {
+            Some(format!("value-of-{name}"))
+        }
+
+        fn read_file(&self, path: &Path) -> io::Result<String> {
+            if path == Path::new("/etc/group") {
+                Ok("plumb:x:990:\n".to_owned())
+            } else {
+                Ok(format!("contents-of-{}\n", path.display()))
+            }
+        }
+    }
+
+    /// The shipped example must always load: it documents the loader.
+    #[test]
+    fn the_packaged_example_is_valid() {
+        let example = include_str!("../../../packaging/plumb.toml");
+        let config = match Config::from_toml_str(example, &Provisioned) {
+            Ok(config) => config,
+            Err(errors) => panic!("packaging/plumb.toml is out of date: {errors}"),
+        };
+        assert!(config.webhooks.is_some() && config.shopify.is_some() && config.erp.is_some());
+        assert!(!config.locations.is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_column() {
+        let errors =
+            Config::from_toml_str("[agent]\nworkers = = 4\n", &Provisioned).expect_err("bad TOML");
+        assert_eq!(errors.problems.len(), 1);
+        assert!(
+            errors.problems[0]
+                .message
+                .starts_with("invalid TOML at line 2, column"),
+            "{errors}"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! Agent core benchmarks: durable enqueue from 64 producers, the full enqueue -> take ->
+//! complete cycle, agent idle RSS, and the cost of 10 subscribed consoles on webhook
+//! ingest. Prints its figures; `docs/BENCHMARKS.md` records them.
+//!
+//! Run: `cargo bench -p plumb-tests --bench core`
+
+// A benchmark's output is its figures on stdout.
+#![allow(clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use plumb_agent::clock::Clock;
+use plumb_agent::shutdown::ShutdownTrigger;
+use plumb_agent::store::{
+    EnqueueOptions, Failure, LeasedJob, NewJob, RetryPolicy, Store, StoreSettings,
+};
+use plumb_agent::worker::{BoxFuture, FlowRunner, Handler, random_jitter};
+use plumb_common::protocol::Request;
+use plumb_common::{FlowKind, Timestamp};
+use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
+use plumb_tests::webhooks::{Delivery, Sender, level_update};
+
+const PRODUCERS: u64 = 64;
+
+fn job(n: u64) -> NewJob {
+    NewJob {
+        flow: FlowKind::Orders,
+        payload_kind: "bench".into(),
+        payload: format!("{{\"order\":{n},\"padding\":\"{}\"}}", "x".repeat(400)).into_bytes(),
+        options: EnqueueOptions {
+            dedup: Some((format!("bench:{n}"), Duration::from_secs(7 * 86_400))),
+            ..Default::default()
+        },
+    }
+}
+
+async fn enqueue_all(store: &Store, total: u64) -> Duration {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..PRODUCERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in (p..total).step_by(PRODUCERS as usize) {
+                let j = job(n);
+                store
+                    .write(move |ctx| ctx.enqueue(j, Timestamp::now()))
+                    .await
+                    .expect("enqueue");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("producer");
+    }
+    start.elapsed()
+}
+
+struct Noop(Arc<AtomicU64>);
+
+impl Handler for Noop {
+    fn run<'a>(&'a self, _job: &'a LeasedJob) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+    }
+}
+
+async fn durable_enqueue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(
+        &dir.path().join("b.redb"),
+        StoreSettings::default(),
+        Timestamp::now(),
+    )
+    .expect("open");
+    let total = 50_000;
+    let elapsed = enqueue_all(&store, total).await;
+    println!(
+        "durable enqueue, {PRODUCERS} producers: {total} jobs in {:.2} s = {:.0} jobs/s (goal >= 5000)",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+    store.close().await;
+}
+
+async fn full_cycle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(
+        &dir.path().join("b.redb"),
+        StoreSettings::default(),
+        Timestamp::now(),
+    )
+    .expect("open");
+    let done = Arc::new(AtomicU64::new(0));
+    let (trigger, shutdown) = ShutdownTrigger::new();
+    let runner = FlowRunner {
+        flow: FlowKind::Orders,
+        handler: Arc::new(Noop(done.clone())),
+        concurrency: 64,
+        policy: RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(10),
+        },
+        lease: Duration::from_secs(60),
+        grace: Duration::from_secs(5),
+        store: store.clone(),
+        clock: Clock::System,
+        jitter: random_jitter(),
+    };
+    let worker = tokio::spawn(runner.run(shutdown));
+    let total = 30_000;
+    let start = Instant::now();
+    enqueue_all(&store, total).await;
+    while store.completed_total().await.expect("total") < total {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "full cycle enqueue -> take -> complete, durable: {total} jobs in {:.2} s = {:.0} jobs/s (goal >= 2000)",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+    trigger.trigger();
+    worker.await.expect("worker");
+    store.close().await;
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:")
+                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Webhooks/s through the real agent over HTTP with `subscribers` consoles attached.
+async fn ingest_rate(agent: &Agent, subscribers: usize, offset: u64) -> f64 {
+    let mut consoles = Vec::new();
+    for _ in 0..subscribers {
+        let mut control = Control::connect(&agent.socket(), true)
+            .await
+            .expect("connect");
+        control
+            .request(Request::Subscribe)
+            .await
+            .expect("subscribe");
+        consoles.push(tokio::spawn(async move {
+            while control.next_message().await.is_some() {}
+        }));
+    }
+    let sender = Sender::new(&agent.webhook_address, WEBHOOK_SECRET.as_bytes());
+    let per_task = 250;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..PRODUCERS {
+        let sender = sender.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..per_task {
+                let seq = offset + t * per_task + n;
+                let delivery = Delivery {
+                    topic: "inventory_levels/update".into(),
+                    event_id: format!("b{seq}"),
+                    body: level_update(seq % 500, 1, 1, seq),
+                };
+                assert_eq!(sender.send(&delivery).await.expect("send"), 200);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let rate = (PRODUCERS * per_task) as f64 / start.elapsed().as_secs_f64();
+    for console in consoles {
+        console.abort();
+    }
+    rate
+}
+
+async fn agent_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::start(dir.path(), "");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = agent.pid().expect("pid");
+    println!("agent idle RSS: {} KiB (goal <= 30 MiB)", rss_kib(pid));
+    let _warm = ingest_rate(&agent, 0, 0).await;
+    let alone = ingest_rate(&agent, 0, 100_000).await;
+    let watched = ingest_rate(&agent, 10, 200_000).await;
+    println!(
+        "webhook ingest over HTTP, {PRODUCERS} connections: {alone:.0}/s alone, {watched:.0}/s with 10 subscribed consoles ({:+.1}%; goal: cost <= 5%)",
+        (watched - alone) / alone * 100.0
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        durable_enqueue().await;
+        full_cycle().await;
+        agent_figures().await;
+    });
+}

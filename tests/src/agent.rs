@@ -1,0 +1,263 @@
+//! The real `plumbd` binary as a child process, on a generated configuration.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::net::UnixStream;
+
+use plumb_common::frame::{read_frame, write_frame};
+use plumb_common::protocol::{
+    ClientMessage, Hello, MAX_FRAME_BYTES, PROTOCOL_VERSION, Request, RequestError, Response,
+    ServerMessage,
+};
+
+/// The webhook secret the generated configurations use.
+pub const WEBHOOK_SECRET: &str = "plumb-test-webhook-secret";
+
+/// Path of the `plumbd` binary cargo built for this test run.
+pub fn plumbd_binary() -> PathBuf {
+    // Integration tests live in target/<profile>/deps; the binaries one level up.
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let binary = dir.join("plumbd");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p plumb-agent` (cargo test --workspace does)",
+        binary.display()
+    );
+    binary
+}
+
+/// A free loopback port (bound then released; fine for tests on one machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A running `plumbd` with its own state directory.
+#[derive(Debug)]
+pub struct Agent {
+    /// Where its store, socket, logs and config live.
+    pub dir: PathBuf,
+    /// The webhook receiver's address.
+    pub webhook_address: String,
+    child: Option<Child>,
+}
+
+impl Agent {
+    /// The configuration file the agent runs with.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("plumb.toml")
+    }
+
+    /// The control socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("plumbd.sock")
+    }
+
+    /// Writes a configuration into `dir` (extra TOML appended) and starts the agent.
+    pub fn start(dir: &Path, extra_toml: &str) -> Agent {
+        let port = free_port();
+        let config = format!(
+            r#"[agent]
+state_dir = "{dir}/state"
+log_level = "info"
+shutdown_grace = "5s"
+
+[control]
+socket = "{dir}/plumbd.sock"
+
+[webhooks]
+listen = "127.0.0.1:{port}"
+secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
+
+{extra_toml}
+"#,
+            dir = dir.display()
+        );
+        std::fs::write(dir.join("plumb.toml"), config).expect("write config");
+        let mut agent = Agent {
+            dir: dir.to_owned(),
+            webhook_address: format!("127.0.0.1:{port}"),
+            child: None,
+        };
+        agent.restart();
+        agent
+    }
+
+    /// Starts (again) the agent on the same directory and waits until it answers.
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("plumbd.stderr"))
+            .expect("log file");
+        let child = Command::new(plumbd_binary())
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("run")
+            .env("PLUMB_TEST_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn plumbd");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = format!("http://{}/readyz", self.webhook_address);
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("plumbd exited with {status} at start:\n{}", self.stderr());
+            }
+            let ready =
+                std::net::TcpStream::connect(&self.webhook_address).is_ok() && ureq_get_ok(&url);
+            if ready && self.socket().exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "plumbd did not become ready within 30 s:\n{}",
+            self.stderr()
+        );
+    }
+
+    /// The running agent's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// What the agent wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("plumbd.stderr")).unwrap_or_default()
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns whether it exited 0.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A blocking GET that says whether the answer was 200 (readiness polling only).
+fn ureq_get_ok(url: &str) -> bool {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let Some((address, path)) = rest.split_once('/') else {
+        return false;
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /{path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}
+
+/// A control-socket client for tests.
+#[derive(Debug)]
+pub struct Control {
+    stream: UnixStream,
+    next_id: u64,
+}
+
+impl Control {
+    /// Connects and completes the handshake.
+    pub async fn connect(socket: &Path, read_only: bool) -> Result<Control, String> {
+        let mut stream = UnixStream::connect(socket)
+            .await
+            .map_err(|e| e.to_string())?;
+        let hello = ClientMessage::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            read_only,
+            client: "plumb-tests".into(),
+        });
+        write_frame(&mut stream, &hello, MAX_FRAME_BYTES)
+            .await
+            .map_err(|e| e.to_string())?;
+        match read_frame::<_, ServerMessage>(&mut stream, MAX_FRAME_BYTES).await {
+            Ok(Some(ServerMessage::Welcome(_))) => Ok(Control { stream, next_id: 1 }),
+            Ok(Some(ServerMessage::Refused { reason })) => Err(reason),
+            other => Err(format!("unexpected handshake answer: {other:?}")),
+        }
+    }
+
+    /// Sends a request and waits for its response, skipping events.
+    pub async fn request(&mut self, request: Request) -> Result<Response, RequestError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let message = ClientMessage::Request { id, request };
+        write_frame(&mut self.stream, &message, MAX_FRAME_BYTES)
+            .await
+            .expect("send request");
+        loop {
+            match read_frame::<_, ServerMessage>(&mut self.stream, MAX_FRAME_BYTES).await {
+                Ok(Some(ServerMessage::Response { id: got, result })) if got == id => {
+                    return result;
+                }
+                Ok(Some(_)) => continue,
+                other => panic!("connection ended waiting for response {id}: {other:?}"),
+            }
+        }
+    }
+
+    /// The next message from the agent.
+    pub async fn next_message(&mut self) -> Option<ServerMessage> {
+        read_frame::<_, ServerMessage>(&mut self.stream, MAX_FRAME_BYTES)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The raw stream, for tests that misbehave on purpose.
+    pub fn stream(&mut self) -> &mut UnixStream {
+        &mut self.stream
+    }
+}
