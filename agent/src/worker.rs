@@ -140,8 +140,14 @@ impl FlowRunner {
                 () = &mut notified => {}
                 () = sleep => {}
                 Some(finished) = running.join_next(), if !running.is_empty() => {
-                    if let Ok(key) = finished {
-                        in_flight.retain(|job| *job != key);
+                    // Collect every job that finished meanwhile, so the next take fills
+                    // all free slots in one store round trip instead of one per job.
+                    let mut finished = Some(finished);
+                    while let Some(result) = finished {
+                        if let Ok(key) = result {
+                            in_flight.retain(|job| *job != key);
+                        }
+                        finished = running.try_join_next();
                     }
                 }
                 () = shutdown.wait() => {}
@@ -231,7 +237,7 @@ impl FlowRunner {
                 outcome = &mut work => return outcome,
                 _ = renew.tick() => {
                     let until = self.clock.now().plus(self.lease);
-                    if let Err(error) = self.store.write(move |ctx| ctx.extend_lease(id, attempt, until)).await {
+                    if let Err(error) = self.store.write_lazy(move |ctx| ctx.extend_lease(id, attempt, until)).await {
                         tracing::warn!(%error, "cannot renew the lease");
                     }
                 }

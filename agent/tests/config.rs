@@ -285,6 +285,21 @@ fn a_bad_url_shows_the_expected_form() {
 }
 
 #[test]
+fn a_control_group_is_a_gid_or_a_name_from_etc_group() {
+    let source = secrets().with_file("/etc/group", "root:x:0:\nplumb:x:990:alice\n");
+    let gid = |text: &str| Config::from_toml_str(text, &source).map(|config| config.control.group);
+    assert_eq!(gid("[control]\ngroup = \"plumb\"\n"), Ok(Some(990)));
+    assert_eq!(gid("[control]\ngroup = \"1001\"\n"), Ok(Some(1001)));
+    assert_eq!(gid("[control]\ngroup = 0\n"), Ok(Some(0)));
+    let errors = gid("[control]\ngroup = \"plumbops\"\n").expect_err("unknown group");
+    assert_problem(
+        &errors.problems[0],
+        "control.group",
+        "no group `plumbops` in /etc/group",
+    );
+}
+
+#[test]
 fn a_bad_socket_address_shows_the_expected_form() {
     let text = WEBHOOKS.replace("127.0.0.1:8080", "localhost:8080");
     assert_single_problem(&text, "webhooks.listen", "like \"127.0.0.1:8080\"");

@@ -252,7 +252,8 @@ pub enum RequestErrorKind {
 pub enum Event {
     /// Periodic, coalesced statistics.
     Stats(StatusSnapshot),
-    /// A job changed state.
+    /// A job that has failed changed state: a retry was scheduled, it was dead-lettered,
+    /// or it was retried from the dead letters. Routine progress is in [`Event::Stats`].
     Job(JobSummary),
     /// A job was dead-lettered.
     DeadLetter(DeadLetterSummary),

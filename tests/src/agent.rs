@@ -16,21 +16,36 @@ use plumb_common::protocol::{
 /// The webhook secret the generated configurations use.
 pub const WEBHOOK_SECRET: &str = "plumb-test-webhook-secret";
 
-/// Path of the `plumbd` binary cargo built for this test run.
+/// Path of the `plumbd` binary of this build profile, built first if a narrower cargo
+/// command (`cargo test -p plumb-tests`, `cargo bench`) did not build it.
 pub fn plumbd_binary() -> PathBuf {
-    // Integration tests live in target/<profile>/deps; the binaries one level up.
-    let mut dir = std::env::current_exe().expect("test binary path");
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let binary = dir.join("plumbd");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p plumb-agent` (cargo test --workspace does)",
-        binary.display()
-    );
-    binary
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // Tests and benches live in target/<profile>/deps; binaries one level up.
+            let mut dir = std::env::current_exe().expect("test binary path");
+            dir.pop();
+            if dir.ends_with("deps") {
+                dir.pop();
+            }
+            let binary = dir.join("plumbd");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "plumb-agent", "--bin", "plumbd"]);
+            if dir.ends_with("release") {
+                build.arg("--release");
+            }
+            // Cheap when it is up to date; rebuilds it when the agent changed.
+            let status = build.status().expect("run cargo to build plumbd");
+            assert!(status.success(), "building plumbd failed");
+            assert!(
+                binary.exists(),
+                "{} is missing after the build",
+                binary.display()
+            );
+            binary
+        })
+        .clone()
 }
 
 /// A free loopback port (bound then released; fine for tests on one machine).

@@ -15,7 +15,7 @@ use plumb_common::protocol::{
     PROTOCOL_VERSION, Request, RequestErrorKind, Response, ServerMessage,
 };
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
-use plumb_tests::webhooks::{Delivery, Sender, level_update};
+use plumb_tests::webhooks::{Delivery, Sender};
 
 async fn status(control: &mut Control) -> plumb_common::protocol::StatusSnapshot {
     match control.request(Request::Status).await {
@@ -243,10 +243,11 @@ async fn a_stuck_subscriber_does_not_slow_ingest_and_gets_a_resync() {
         tasks.push(tokio::spawn(async move {
             for n in 0..400u64 {
                 let seq = worker * 1_000 + n;
+                // Signed but malformed: each becomes a dead letter, with events to match.
                 let delivery = Delivery {
                     topic: "inventory_levels/update".into(),
                     event_id: format!("e{seq}"),
-                    body: level_update(seq, 1, 1, seq),
+                    body: format!("{{\"bad\":{seq}}}").into_bytes(),
                 };
                 assert_eq!(sender.send(&delivery).await.expect("send"), 200);
             }
@@ -258,19 +259,49 @@ async fn a_stuck_subscriber_does_not_slow_ingest_and_gets_a_resync() {
             .expect("ingest not slowed")
             .expect("task");
     }
-    // Reading now, the client finds a resync in place of what it missed.
-    let mut resynced = false;
-    for _ in 0..5_000 {
+    // Wait (on another connection) until every delivery has been dead-lettered: each one
+    // produced events the stuck client did not read.
+    let mut watcher = Control::connect(&agent.socket(), true)
+        .await
+        .expect("connect");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while status(&mut watcher).await.dead_letters < 3_200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deliveries not dead-lettered in time"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Reading now, the client finds either a resync in place of what it missed or, if a
+    // write to it blocked for the whole write timeout, that the agent dropped it. Both keep
+    // the agent's memory bounded; which one happens depends on how long it stayed stuck.
+    let mut outcome = "no resync";
+    for _ in 0..50_000 {
         match tokio::time::timeout(Duration::from_secs(5), stuck.next_message()).await {
             Ok(Some(ServerMessage::Event(Event::Resync(_)))) => {
-                resynced = true;
+                outcome = "resync";
                 break;
             }
             Ok(Some(_)) => {}
-            other => panic!("subscription ended: {other:?}"),
+            Ok(None) => {
+                outcome = "dropped";
+                break;
+            }
+            Err(_) => panic!("the stuck client got neither a resync nor a close"),
         }
     }
-    assert!(resynced, "a lagging subscriber is told to resync");
+    assert_ne!(
+        outcome, "no resync",
+        "a lagging subscriber is told to resync or dropped"
+    );
+    if outcome == "dropped" {
+        assert!(
+            agent.stderr().contains("control client dropped"),
+            "the drop is logged"
+        );
+    }
+    // The agent serves everyone else as before.
+    status(&mut watcher).await;
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! Loading validates everything and reports every problem at once, each with its dotted key
 //! and how to fix it, so an operator fixes a file in one round instead of one error per
 //! restart. That is why the file is first parsed into a plain [`toml::Table`] and then walked
-//! by a [`reader::Reader`] that takes the known keys out and reports the rest as unknown
+//! by a small reader (`reader.rs`) that takes the known keys out and reports the rest as unknown
 //! (with a "did you mean"), rather than deserialized with serde, which stops at the first
 //! error. Secrets are references resolved through a [`SecretSource`] at load time.
 
@@ -55,7 +55,7 @@ pub struct Config {
 /// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
-    /// The dotted key ("webhooks.max_body", "locations[2].erp_warehouse"); empty when the
+    /// The dotted key (`webhooks.max_body`, `locations[2].erp_warehouse`); empty when the
     /// problem is the file as a whole (unreadable, not TOML).
     pub key: String,
     /// What is wrong and how to fix it.

@@ -23,7 +23,7 @@ pub(super) enum Need {
 /// One table being read, with the dotted key it lives at.
 #[derive(Debug)]
 pub(super) struct Reader<'p> {
-    /// The dotted key of this table ("" for the document, "flows.orders", "locations[2]").
+    /// The dotted key of this table (empty for the document, `flows.orders`, `locations[2]`).
     prefix: String,
     /// The keys not taken yet.
     table: Table,

@@ -115,7 +115,7 @@ pub async fn run(
         read_only: hello.read_only,
         events: None,
     };
-    match session.serve(&mut reader, &mut writer, shutdown).await {
+    match session.serve(reader, &mut writer, shutdown).await {
         Ok(()) => tracing::info!(uid, pid, "control client left"),
         Err(error) => tracing::warn!(uid, pid, %error, "control client dropped"),
     }
@@ -130,18 +130,42 @@ struct Session {
 impl Session {
     async fn serve(
         &mut self,
-        reader: &mut BufReader<OwnedReadHalf>,
+        mut reader: BufReader<OwnedReadHalf>,
         writer: &mut OwnedWriteHalf,
         mut shutdown: Shutdown,
+    ) -> Result<(), FrameError> {
+        // Frames are read by their own task: a read interrupted by another branch of the
+        // select below would lose the bytes it had consumed (read_exact is not
+        // cancel-safe). One frame of look-ahead is enough.
+        let (frames_tx, mut frames) = tokio::sync::mpsc::channel(1);
+        let read_task = tokio::spawn(async move {
+            loop {
+                let frame = read_frame::<_, ClientMessage>(&mut reader, MAX_FRAME_BYTES).await;
+                let last = !matches!(frame, Ok(Some(_)));
+                if frames_tx.send(frame).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        let result = self.serve_frames(&mut frames, writer, &mut shutdown).await;
+        read_task.abort();
+        result
+    }
+
+    async fn serve_frames(
+        &mut self,
+        frames: &mut tokio::sync::mpsc::Receiver<Result<Option<ClientMessage>, FrameError>>,
+        writer: &mut OwnedWriteHalf,
+        shutdown: &mut Shutdown,
     ) -> Result<(), FrameError> {
         let mut stats = tokio::time::interval(STATS_PERIOD);
         loop {
             tokio::select! {
-                frame = read_frame::<_, ClientMessage>(reader, MAX_FRAME_BYTES) => {
+                frame = frames.recv() => {
                     let message = match frame {
-                        Ok(Some(message)) => message,
-                        Ok(None) => return Ok(()),
-                        Err(error) => {
+                        Some(Ok(Some(message))) => message,
+                        None | Some(Ok(None)) => return Ok(()),
+                        Some(Err(error)) => {
                             // Tell the client what was wrong before closing: the frame
                             // boundary cannot be trusted any more.
                             let _ = send(writer, &ServerMessage::Refused { reason: error.to_string() }).await;

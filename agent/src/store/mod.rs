@@ -135,7 +135,8 @@ from_redb!(
     redb::StorageError,
     redb::TableError,
     redb::TransactionError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 /// A cheap, cloneable handle on the store.
@@ -238,8 +239,27 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
+        self.submit(op, writer::Sync::Durable).await
+    }
+
+    /// Like [`Store::write`] for operations whose loss in a crash changes nothing (taking
+    /// jobs, renewing leases: in-flight jobs return to pending on open): no fsync of their
+    /// own, so they do not wait on the disk.
+    pub async fn write_lazy<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.submit(op, writer::Sync::Lazy).await
+    }
+
+    async fn submit<T, F>(&self, op: F, sync: writer::Sync) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let command = writer::Command::op(op, reply);
+        let command = writer::Command::op(op, sync, reply);
         self.inner
             .commands
             .send(command)

@@ -786,7 +786,11 @@ impl WriteCtx<'_> {
             from,
             to: to.clone(),
         });
-        if to.is_some_and(|slot| slot != Slot::Done) {
+        // Routine progress reaches subscribers as periodic statistics; only jobs that have
+        // failed (retry scheduled, dead-lettered, retried) are worth an event each. At
+        // thousands of jobs a second, per-job events would cost every console more than
+        // the work itself.
+        if record.failure.is_some() && to.is_some_and(|slot| slot != Slot::Done) {
             self.changes
                 .push(Change::Publish(Event::Job(record.summary(id))));
         }

@@ -28,10 +28,21 @@ const MAX_BATCH: usize = 2048;
 type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type Op = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (Reply, Option<StoreError>) + Send>;
 
+/// Whether an operation's commit must reach the disk before its caller hears back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sync {
+    /// Acknowledged work: fsync before replying.
+    Durable,
+    /// Losing it in a crash changes nothing (taking a job, renewing a lease: every
+    /// in-flight job returns to pending on open anyway). Made durable by the next
+    /// durable commit.
+    Lazy,
+}
+
 /// A message to the writer thread.
 pub enum Command {
     /// A state change.
-    Op(Op),
+    Op(Op, Sync),
     /// Finish what was sent before, then stop.
     Close(oneshot::Sender<()>),
 }
@@ -39,7 +50,7 @@ pub enum Command {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Command::Op(_) => f.write_str("Command::Op"),
+            Command::Op(_, sync) => write!(f, "Command::Op({sync:?})"),
             Command::Close(_) => f.write_str("Command::Close"),
         }
     }
@@ -47,24 +58,27 @@ impl std::fmt::Debug for Command {
 
 impl Command {
     /// Wraps a typed operation: its result is held until the commit outcome is known.
-    pub fn op<T, F>(op: F, reply: oneshot::Sender<Result<T, StoreError>>) -> Command
+    pub fn op<T, F>(op: F, sync: Sync, reply: oneshot::Sender<Result<T, StoreError>>) -> Command
     where
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        Command::Op(Box::new(move |ctx| {
-            let result = op(ctx);
-            let aborts = result.as_ref().err().filter(|e| e.aborts_batch()).cloned();
-            let reply: Reply = Box::new(move |commit_error| {
-                let outcome = match commit_error {
-                    Some(error) => Err(error.clone()),
-                    None => result,
-                };
-                // The caller may have given up waiting; the outcome is durable either way.
-                let _ = reply.send(outcome);
-            });
-            (reply, aborts)
-        }))
+        Command::Op(
+            Box::new(move |ctx| {
+                let result = op(ctx);
+                let aborts = result.as_ref().err().filter(|e| e.aborts_batch()).cloned();
+                let reply: Reply = Box::new(move |commit_error| {
+                    let outcome = match commit_error {
+                        Some(error) => Err(error.clone()),
+                        None => result,
+                    };
+                    // The caller may have given up waiting; the outcome is durable either way.
+                    let _ = reply.send(outcome);
+                });
+                (reply, aborts)
+            }),
+            sync,
+        )
     }
 }
 
@@ -195,19 +209,26 @@ impl Writer {
                 break;
             };
             let mut ops = Vec::new();
-            match first {
-                Command::Op(op) => ops.push(op),
-                Command::Close(done) => closing = Some(done),
-            }
+            let mut sync = Sync::Lazy;
+            let mut add = |command: Command, ops: &mut Vec<Op>| match command {
+                Command::Op(op, op_sync) => {
+                    if op_sync == Sync::Durable {
+                        sync = Sync::Durable;
+                    }
+                    ops.push(op);
+                    None
+                }
+                Command::Close(done) => Some(done),
+            };
+            closing = add(first, &mut ops);
             while closing.is_none() && ops.len() < MAX_BATCH {
                 match self.receiver.try_recv() {
-                    Ok(Command::Op(op)) => ops.push(op),
-                    Ok(Command::Close(done)) => closing = Some(done),
+                    Ok(command) => closing = add(command, &mut ops),
                     Err(_) => break,
                 }
             }
             if !ops.is_empty() {
-                self.run_batch(ops);
+                self.run_batch(ops, sync);
             }
         }
         self.receiver.close();
@@ -216,9 +237,9 @@ impl Writer {
         }
     }
 
-    fn run_batch(&self, ops: Vec<Op>) {
+    fn run_batch(&self, ops: Vec<Op>, sync: Sync) {
         let mut replies = Vec::with_capacity(ops.len());
-        let outcome = self.transact(ops, &mut replies);
+        let outcome = self.transact(ops, sync, &mut replies);
         let error = outcome.as_ref().err();
         if let Some(error) = error {
             tracing::error!(%error, ops = replies.len(), "store batch rolled back");
@@ -246,9 +267,13 @@ impl Writer {
     fn transact(
         &self,
         ops: Vec<Op>,
+        sync: Sync,
         replies: &mut Vec<Reply>,
     ) -> Result<(Vec<Change>, bool), StoreError> {
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        if sync == Sync::Lazy {
+            txn.set_durability(redb::Durability::None)?;
+        }
         let mut first_abort: Option<StoreError> = None;
         let (changes, work_ready) = {
             let mut ctx = WriteCtx::open(&txn, &self.settings)?;
