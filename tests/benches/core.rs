@@ -68,32 +68,38 @@ impl Handler for Noop {
     }
 }
 
-async fn durable_enqueue() {
+/// A fresh store in a temporary directory (kept alive by the returned guard).
+fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        &dir.path().join("b.redb"),
-        StoreSettings::default(),
-        Timestamp::now(),
-    )
-    .expect("open");
-    let total = 50_000;
-    let elapsed = enqueue_all(&store, total).await;
+    let path = dir.path().join("bench.redb");
+    let store = Store::open(&path, StoreSettings::default(), Timestamp::now()).expect("open");
+    (dir, store)
+}
+
+/// Prints a throughput line.
+fn report(what: &str, total: u64, elapsed: Duration, goal: u64) {
     println!(
-        "durable enqueue, {PRODUCERS} producers: {total} jobs in {:.2} s = {:.0} jobs/s (goal >= 5000)",
+        "{what}: {total} jobs in {:.2} s = {:.0} jobs/s (goal >= {goal})",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64()
+    );
+}
+
+async fn durable_enqueue() {
+    let (_dir, store) = temp_store();
+    let total = 50_000;
+    let elapsed = enqueue_all(&store, total).await;
+    report(
+        &format!("durable enqueue, {PRODUCERS} producers"),
+        total,
+        elapsed,
+        5_000,
     );
     store.close().await;
 }
 
 async fn full_cycle() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        &dir.path().join("b.redb"),
-        StoreSettings::default(),
-        Timestamp::now(),
-    )
-    .expect("open");
+    let (_dir, store) = temp_store();
     let done = Arc::new(AtomicU64::new(0));
     let (trigger, shutdown) = ShutdownTrigger::new();
     let runner = FlowRunner {
@@ -119,10 +125,11 @@ async fn full_cycle() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = start.elapsed();
-    println!(
-        "full cycle enqueue -> take -> complete, durable: {total} jobs in {:.2} s = {:.0} jobs/s (goal >= 2000)",
-        elapsed.as_secs_f64(),
-        total as f64 / elapsed.as_secs_f64()
+    report(
+        "full cycle enqueue -> take -> complete, durable",
+        total,
+        elapsed,
+        2_000,
     );
     trigger.trigger();
     worker.await.expect("worker");
