@@ -62,6 +62,7 @@ fn main() -> ExitCode {
 fn run(config: Config) -> anyhow::Result<()> {
     let _log_guard = logging::init(&config.agent).context("cannot set up logging")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.agent.workers)
         .enable_all()
         .thread_name("plumbd")
         .build()
