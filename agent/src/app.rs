@@ -64,7 +64,11 @@ pub async fn run(
 
     let (trigger, stop) = ShutdownTrigger::new();
     let mut tasks = JoinSet::new();
-    for (flow, handler) in flows::handlers(&store) {
+    let handlers = flows::handlers(&store);
+    for flow in flows::missing(&handlers) {
+        tracing::warn!(%flow, "this build has no handler for the flow yet: its jobs are kept and wait");
+    }
+    for (flow, handler) in handlers {
         let flow_config = config.flows.get(flow);
         if !flow_config.enabled {
             tracing::info!(%flow, "flow disabled in the configuration");
@@ -86,9 +90,6 @@ pub async fn run(
             jitter: random_jitter(),
         };
         tasks.spawn(runner.run(stop.clone()));
-    }
-    for flow in flows::missing(&store) {
-        tracing::warn!(%flow, "this build has no handler for the flow yet: its jobs are kept and wait");
     }
     tasks.spawn(maintain(
         store.clone(),

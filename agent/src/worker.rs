@@ -73,6 +73,14 @@ pub fn random_jitter() -> Jitter {
 
 type JobKey = (JobId, u32);
 
+/// Drops a job that finished from the in-flight list. A task that panicked or was aborted
+/// stays listed, so its lease is released on shutdown.
+fn forget(in_flight: &mut Vec<JobKey>, finished: Result<JobKey, tokio::task::JoinError>) {
+    if let Ok(key) = finished {
+        in_flight.retain(|job| *job != key);
+    }
+}
+
 impl FlowRunner {
     /// Runs the flow until shutdown, then drains.
     pub async fn run(self, mut shutdown: Shutdown) {
@@ -144,9 +152,7 @@ impl FlowRunner {
                     // all free slots in one store round trip instead of one per job.
                     let mut finished = Some(finished);
                     while let Some(result) = finished {
-                        if let Ok(key) = result {
-                            in_flight.retain(|job| *job != key);
-                        }
+                        forget(&mut in_flight, result);
                         finished = running.try_join_next();
                     }
                 }
@@ -164,15 +170,11 @@ impl FlowRunner {
         let deadline = tokio::time::Instant::now() + self.grace;
         while let Ok(Some(finished)) = tokio::time::timeout_at(deadline, running.join_next()).await
         {
-            if let Ok(key) = finished {
-                in_flight.retain(|job| *job != key);
-            }
+            forget(&mut in_flight, finished);
         }
         running.abort_all();
         while let Some(finished) = running.join_next().await {
-            if let Ok(key) = finished {
-                in_flight.retain(|job| *job != key);
-            }
+            forget(&mut in_flight, finished);
         }
         for (id, attempt) in in_flight {
             let now = self.clock.now();

@@ -137,9 +137,7 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
             {
                 panic!("plumbd exited with {status} at start:\n{}", self.stderr());
             }
-            let ready =
-                std::net::TcpStream::connect(&self.webhook_address).is_ok() && ureq_get_ok(&url);
-            if ready && self.socket().exists() {
+            if http_get_ok(&url) && self.socket().exists() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -195,7 +193,7 @@ impl Drop for Agent {
 }
 
 /// A blocking GET that says whether the answer was 200 (readiness polling only).
-fn ureq_get_ok(url: &str) -> bool {
+fn http_get_ok(url: &str) -> bool {
     use std::io::{Read, Write};
     let Some(rest) = url.strip_prefix("http://") else {
         return false;

@@ -188,7 +188,7 @@ impl Store {
                 "in-flight jobs of the previous run put back on the queue"
             );
         }
-        let stats = Stats::load(&db.begin_read()?, now)?;
+        let stats = Stats::load(&db.begin_read()?)?;
         let db = Arc::new(db);
         let stats = Arc::new(Mutex::new(stats));
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -224,11 +224,6 @@ impl Store {
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
-    }
-
-    /// The settings it was opened with.
-    pub fn settings(&self) -> &StoreSettings {
-        &self.inner.settings
     }
 
     /// Runs `op` in the next write batch and returns its result once the batch's commit is
@@ -285,12 +280,7 @@ impl Store {
 
     /// A snapshot of the counters, as of `now`.
     pub fn status(&self, now: Timestamp) -> StatusSnapshot {
-        let stats = self
-            .inner
-            .stats
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        stats.snapshot(
+        self.lock_stats().snapshot(
             now,
             self.inner.started_at,
             self.inner.settings.dead_letter_bound,
@@ -299,12 +289,16 @@ impl Store {
 
     /// Whether a flow is paused (from the counters: no store read).
     pub fn is_paused(&self, flow: FlowKind) -> bool {
-        let stats = self
-            .inner
+        self.lock_stats().paused_since(flow).is_some()
+    }
+
+    /// The counters. A panic while they were held leaves them usable: they are plain
+    /// numbers, not half-applied invariants of the store.
+    fn lock_stats(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.inner
             .stats
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        stats.paused_since(flow).is_some()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Events for subscribers: job state changes and dead letters, after their commit.

@@ -639,7 +639,8 @@ impl WriteCtx<'_> {
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let chosen = self.select_dead(selection)?;
-        for (id, mut record) in chosen.iter().cloned() {
+        let count = chosen.len() as u64;
+        for (id, mut record) in chosen {
             let dead_at = record.failure.as_ref().map_or(0, |f| f.last_failed_at.0);
             let cause = cause_of(&record);
             self.t.dead.remove((dead_at, id.0))?;
@@ -653,10 +654,10 @@ impl WriteCtx<'_> {
             self.moved(id, &record, Some(Slot::Dead { cause }), Some(Slot::Pending));
             tracing::info!(job = %id, flow = %record.flow, "dead letter retried");
         }
-        if !chosen.is_empty() {
+        if count > 0 {
             self.work_ready = true;
         }
-        Ok(chosen.len() as u64)
+        Ok(count)
     }
 
     /// Removes dead letters for good, keeping an audit record of each.

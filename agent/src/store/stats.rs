@@ -71,7 +71,7 @@ pub struct Stats {
 
 impl Stats {
     /// Rebuilds the counters from the tables.
-    pub fn load(txn: &ReadTransaction, _now: Timestamp) -> Result<Stats, StoreError> {
+    pub fn load(txn: &ReadTransaction) -> Result<Stats, StoreError> {
         let mut stats = Stats::default();
         let jobs = txn.open_table(JOBS)?;
         for entry in jobs.iter()? {
@@ -188,6 +188,23 @@ impl Stats {
         self.flows.get(&flow).and_then(|stats| stats.paused_since)
     }
 
+    /// Dead letters by flow and cause (of one flow, or all), largest groups first.
+    pub fn dead_letter_causes(&self, flow: Option<FlowKind>) -> Vec<CauseCount> {
+        let mut causes: Vec<CauseCount> = self
+            .dead_causes
+            .iter()
+            .filter(|((f, _), _)| flow.is_none_or(|wanted| wanted == *f))
+            .map(|((flow, cause), count)| CauseCount {
+                flow: *flow,
+                cause: cause.clone(),
+                count: *count,
+            })
+            .collect();
+        // Stable: equal counts keep the map's (flow, cause) order.
+        causes.sort_by_key(|c| std::cmp::Reverse(c.count));
+        causes
+    }
+
     /// The counters as the protocol carries them.
     pub fn snapshot(&self, now: Timestamp, started_at: Timestamp, bound: u64) -> StatusSnapshot {
         let empty = FlowStats::default();
@@ -209,20 +226,7 @@ impl Stats {
                 }
             })
             .collect::<Vec<_>>();
-        let mut causes: Vec<CauseCount> = self
-            .dead_causes
-            .iter()
-            .map(|((flow, cause), count)| CauseCount {
-                flow: *flow,
-                cause: cause.clone(),
-                count: *count,
-            })
-            .collect();
-        causes.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| (a.flow, &a.cause).cmp(&(b.flow, &b.cause)))
-        });
+        let causes = self.dead_letter_causes(None);
         StatusSnapshot {
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at,

@@ -159,7 +159,8 @@ impl Receiver {
     }
 
     async fn receive(&self, request: Request<Incoming>, peer: SocketAddr) -> Reply {
-        let headers = request.headers().clone();
+        let (parts, body) = request.into_parts();
+        let headers = parts.headers;
         let topic = header(&headers, "x-shopify-topic").unwrap_or_default();
         let shop = header(&headers, "x-shopify-shop-domain").unwrap_or_default();
         let declared = headers
@@ -170,10 +171,7 @@ impl Receiver {
             tracing::error!(%shop, %topic, %peer, declared, max = self.max_body, "webhook body over the limit; raise webhooks.max_body");
             return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n");
         }
-        let body = match Limited::new(request.into_body(), self.max_body)
-            .collect()
-            .await
-        {
+        let body = match Limited::new(body, self.max_body).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.is::<http_body_util::LengthLimitError>() => {
                 tracing::error!(%shop, %topic, %peer, max = self.max_body, "webhook body over the limit; raise webhooks.max_body");

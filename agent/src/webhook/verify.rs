@@ -21,16 +21,16 @@ pub fn signed_by_any(body: &[u8], signature: &str, secrets: &[Vec<u8>]) -> bool 
     })
 }
 
-/// The signature Shopify would send for `body` under `secret` (for tests and the sandbox).
-pub fn sign(body: &[u8], secret: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    mac.update(body);
-    STANDARD.encode(mac.finalize().into_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The signature Shopify would send for `body` under `secret`.
+    fn sign(body: &[u8], secret: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        mac.update(body);
+        STANDARD.encode(mac.finalize().into_bytes())
+    }
 
     #[test]
     fn accepts_any_configured_secret_and_nothing_else() {
