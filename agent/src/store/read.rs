@@ -1,10 +1,10 @@
 //! Queries on a read snapshot, for the control socket, the workers' sleep and the tests.
 
-use redb::ReadTransaction;
+use redb::{ReadTransaction, ReadableTable};
 
 use plumb_common::protocol::{
-    DeadLetterDetail, DeadLetterPage, DeadLetterQuery, DeadLetterSummary, JobQuery, JobSummary,
-    MAX_PAYLOAD_PREVIEW, Page,
+    CauseCount, DeadLetterDetail, DeadLetterPage, DeadLetterQuery, DeadLetterSummary, JobQuery,
+    JobSummary, MAX_PAYLOAD_PREVIEW, Page,
 };
 use plumb_common::{FlowKind, JobId, JobState, Timestamp};
 
@@ -89,51 +89,64 @@ impl Store {
         .await
     }
 
-    /// Dead letters newest first, and their counts by cause (from the counters the writer
-    /// keeps, so a page reads only its own rows).
+    /// Dead letters newest first, and their counts by cause. Both come from one read
+    /// snapshot so the page and its counts always agree; the writer's in-memory counters
+    /// are a different moment. The scan is bounded by `queue.max_dead_letters`.
     pub async fn list_dead_letters(
         &self,
         query: DeadLetterQuery,
     ) -> Result<DeadLetterPage, StoreError> {
-        let causes = self.lock_stats().dead_letter_causes(query.flow);
-        let page = self
-            .read(move |txn| {
-                let limit = page_limit(query.limit);
-                let dead = txn.open_table(DEAD)?;
-                let jobs = txn.open_table(JOBS)?;
-                let upper = match query.before {
-                    Some(id) => {
-                        let record = load(txn, id)?.ok_or(StoreError::NotFound(id))?;
-                        (record.failure.map_or(0, |f| f.last_failed_at.0), id.0)
-                    }
-                    None => (u64::MAX, u64::MAX),
-                };
-                let mut items: Vec<DeadLetterSummary> = Vec::new();
-                let mut next = None;
-                for entry in dead.range(..upper)?.rev() {
-                    let (key, _) = entry?;
-                    let (_, id) = key.value();
-                    let Some(bytes) = jobs.get(id)? else { continue };
-                    let record: JobRecord = records::decode("jobs", id, bytes.value())?;
-                    let Some(summary) = record.dead_letter(JobId(id)) else {
-                        continue;
-                    };
-                    let wanted = query.flow.is_none_or(|f| f == summary.flow)
-                        && query.cause.as_deref().is_none_or(|c| c == summary.cause);
-                    if !wanted {
-                        continue;
-                    }
-                    if items.len() == limit {
-                        // One more matches: the page is full and there is a next one.
-                        next = items.last().map(|d| d.id);
-                        break;
-                    }
-                    items.push(summary);
+        self.read(move |txn| {
+            let limit = page_limit(query.limit);
+            let dead = txn.open_table(DEAD)?;
+            let jobs = txn.open_table(JOBS)?;
+            let upper = match query.before {
+                Some(id) => {
+                    let record = load(txn, id)?.ok_or(StoreError::NotFound(id))?;
+                    (record.failure.map_or(0, |f| f.last_failed_at.0), id.0)
                 }
-                Ok(Page { items, next })
+                None => (u64::MAX, u64::MAX),
+            };
+            let mut items = Vec::new();
+            let mut next = None;
+            let mut causes: std::collections::BTreeMap<(FlowKind, String), u64> =
+                Default::default();
+            for entry in dead.iter()?.rev() {
+                let (key, _) = entry?;
+                let (at, id) = key.value();
+                let Some(bytes) = jobs.get(id)? else { continue };
+                let record: JobRecord = records::decode("jobs", id, bytes.value())?;
+                let Some(summary) = record.dead_letter(JobId(id)) else {
+                    continue;
+                };
+                if query.flow.is_some_and(|f| f != summary.flow) {
+                    continue;
+                }
+                *causes
+                    .entry((summary.flow, summary.cause.clone()))
+                    .or_default() += 1;
+                let in_page =
+                    (at, id) < upper && query.cause.as_deref().is_none_or(|c| c == summary.cause);
+                if !in_page || next.is_some() {
+                    continue;
+                }
+                if items.len() == limit {
+                    next = items.last().map(|d: &DeadLetterSummary| d.id);
+                    continue;
+                }
+                items.push(summary);
+            }
+            let mut causes: Vec<CauseCount> = causes
+                .into_iter()
+                .map(|((flow, cause), count)| CauseCount { flow, cause, count })
+                .collect();
+            causes.sort_by_key(|c| std::cmp::Reverse(c.count));
+            Ok(DeadLetterPage {
+                page: Page { items, next },
+                causes,
             })
-            .await?;
-        Ok(DeadLetterPage { page, causes })
+        })
+        .await
     }
 
     /// One dead letter with its payload.

@@ -188,12 +188,11 @@ impl Stats {
         self.flows.get(&flow).and_then(|stats| stats.paused_since)
     }
 
-    /// Dead letters by flow and cause (of one flow, or all), largest groups first.
-    pub fn dead_letter_causes(&self, flow: Option<FlowKind>) -> Vec<CauseCount> {
+    /// Dead letters by flow and cause, largest groups first.
+    fn dead_letter_causes(&self) -> Vec<CauseCount> {
         let mut causes: Vec<CauseCount> = self
             .dead_causes
             .iter()
-            .filter(|((f, _), _)| flow.is_none_or(|wanted| wanted == *f))
             .map(|((flow, cause), count)| CauseCount {
                 flow: *flow,
                 cause: cause.clone(),
@@ -226,7 +225,7 @@ impl Stats {
                 }
             })
             .collect::<Vec<_>>();
-        let causes = self.dead_letter_causes(None);
+        let causes = self.dead_letter_causes();
         StatusSnapshot {
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at,
