@@ -17,7 +17,7 @@ use plumb_agent::store::{
     EnqueueOptions, Failure, LeasedJob, NewJob, RetryPolicy, Store, StoreSettings,
 };
 use plumb_agent::worker::{BoxFuture, FlowRunner, Handler, random_jitter};
-use plumb_common::protocol::{Request, Response};
+use plumb_common::protocol::Request;
 use plumb_common::{FlowKind, Timestamp};
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
 use plumb_tests::webhooks::{Delivery, Sender, level_update};
@@ -148,22 +148,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until the agent has worked off its queue, so a run does not pay for the last.
-async fn drain(agent: &Agent) {
-    let mut control = Control::connect(&agent.socket(), true)
-        .await
-        .expect("connect");
-    loop {
-        let Ok(Response::Status(status)) = control.request(Request::Status).await else {
-            panic!("status");
-        };
-        if status.flows.iter().all(|f| f.pending + f.in_flight == 0) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// CPU time the process used so far (user + system), from /proc (clock ticks of 10 ms).
 fn cpu_ms(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -182,7 +166,7 @@ fn cpu_ms(pid: u32) -> f64 {
 /// Webhooks/s through the real agent over HTTP with `subscribers` consoles attached, and
 /// the agent's CPU milliseconds per 1,000 webhooks (ingest plus running their jobs).
 async fn ingest_rate(agent: &Agent, subscribers: usize, offset: u64) -> (f64, f64) {
-    drain(agent).await;
+    agent.wait_drained().await;
     let pid = agent.pid().expect("pid");
     let cpu_before = cpu_ms(pid);
     let mut consoles = Vec::new();
@@ -220,7 +204,7 @@ async fn ingest_rate(agent: &Agent, subscribers: usize, offset: u64) -> (f64, f6
         task.await.expect("task");
     }
     let rate = (PRODUCERS * per_task) as f64 / start.elapsed().as_secs_f64();
-    drain(agent).await;
+    agent.wait_drained().await;
     let cpu_per_1000 = (cpu_ms(pid) - cpu_before) / (PRODUCERS * per_task) as f64 * 1000.0;
     for console in consoles {
         console.abort();

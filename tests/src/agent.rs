@@ -63,6 +63,8 @@ pub struct Agent {
     pub dir: PathBuf,
     /// The webhook receiver's address.
     pub webhook_address: String,
+    /// A program (and its arguments) the agent runs under, e.g. valgrind; empty for none.
+    wrapper: Vec<String>,
     child: Option<Child>,
 }
 
@@ -79,6 +81,13 @@ impl Agent {
 
     /// Writes a configuration into `dir` (extra TOML appended) and starts the agent.
     pub fn start(dir: &Path, extra_toml: &str) -> Agent {
+        Agent::start_under(dir, extra_toml, &[])
+    }
+
+    /// Like [`Agent::start`], with the agent run under `wrapper` (a program and its
+    /// arguments, such as `valgrind --tool=callgrind`); the wrapper must exec the agent in
+    /// the same process, so [`Agent::pid`] stays the agent's.
+    pub fn start_under(dir: &Path, extra_toml: &str, wrapper: &[&str]) -> Agent {
         let port = free_port();
         let config = format!(
             r#"[agent]
@@ -101,6 +110,7 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
         let mut agent = Agent {
             dir: dir.to_owned(),
             webhook_address: format!("127.0.0.1:{port}"),
+            wrapper: wrapper.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
         };
         agent.restart();
@@ -114,7 +124,15 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
             .append(true)
             .open(self.dir.join("plumbd.stderr"))
             .expect("log file");
-        let child = Command::new(plumbd_binary())
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(plumbd_binary());
+                command
+            }
+            None => Command::new(plumbd_binary()),
+        };
+        let child = command
             .arg("--config")
             .arg(self.config_path())
             .arg("run")
@@ -129,7 +147,8 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let patience = self.patience_secs();
+        let deadline = Instant::now() + Duration::from_secs(patience);
         let url = format!("http://{}/readyz", self.webhook_address);
         while Instant::now() < deadline {
             if let Some(child) = self.child.as_mut()
@@ -143,9 +162,32 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!(
-            "plumbd did not become ready within 30 s:\n{}",
+            "plumbd did not become ready within {patience} s:\n{}",
             self.stderr()
         );
+    }
+
+    /// How long to wait for the agent to start or stop: under an instrumenting wrapper it
+    /// runs tens of times slower.
+    fn patience_secs(&self) -> u64 {
+        if self.wrapper.is_empty() { 30 } else { 300 }
+    }
+
+    /// Waits until every flow's queue is empty (nothing pending, nothing in flight), so a
+    /// measurement does not pay for the previous one's backlog.
+    pub async fn wait_drained(&self) {
+        let mut control = Control::connect(&self.socket(), true)
+            .await
+            .expect("connect to the control socket");
+        loop {
+            let Ok(Response::Status(status)) = control.request(Request::Status).await else {
+                panic!("the agent did not answer a status request");
+            };
+            if status.flows.iter().all(|f| f.pending + f.in_flight == 0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The running agent's process id.
@@ -173,7 +215,7 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
         };
         let pid = child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(self.patience_secs());
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
                 return status.success();
