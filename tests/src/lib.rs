@@ -7,4 +7,5 @@
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
 pub mod agent;
+pub mod sandbox;
 pub mod webhooks;
