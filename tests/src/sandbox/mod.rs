@@ -20,7 +20,8 @@
 //!   model over the state (apollo-compiler walks the document; these answer fields).
 //! - `state`: the shop; `inventory`, `orders`, `bulk`: what changes it.
 //! - `payloads`, `webhooks`: webhook bodies from Shopify's examples, and delivery.
-//! - `client`: a bare GraphQL client for tests, benchmarks and the demo.
+//! - `client`, `receiver`: a bare GraphQL client and a webhook receiver for tests,
+//!   benchmarks and the demo.
 
 pub mod admin;
 mod admin_http;
@@ -40,6 +41,7 @@ mod mutations;
 pub mod objects;
 pub mod orders;
 pub mod payloads;
+pub mod receiver;
 pub mod schema;
 mod search;
 mod server;
