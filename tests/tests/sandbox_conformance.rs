@@ -853,3 +853,158 @@ async fn faults_are_injected_and_counted() {
         (1, 1, 1, 1, 1)
     );
 }
+
+const ADJUST: &str = r#"mutation Adjust($input: InventoryAdjustQuantitiesInput!, $key: String!) {
+  inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { reason referenceDocumentUri changes { name delta quantityAfterChange } }
+    userErrors { field message code }
+  }
+}"#;
+
+fn change(item: u64, location: u64, delta: i64, change_from: Option<i64>) -> Value {
+    json!({
+        "inventoryItemId": gid("InventoryItem", item),
+        "locationId": gid("Location", location),
+        "delta": delta,
+        "changeFromQuantity": change_from,
+    })
+}
+
+#[tokio::test]
+async fn inventory_adjust_quantities_keeps_the_same_contracts() {
+    let shop = shop(SandboxConfig::default()).await;
+    let admin = shop.sandbox.admin();
+    let input = |name: &str, changes: Vec<Value>| json!({"name": name, "reason": "correction", "referenceDocumentUri": "gid://plumb/SyncJob/2", "changes": changes});
+
+    let mut missing = change(shop.item, shop.location, -3, None);
+    missing
+        .as_object_mut()
+        .unwrap()
+        .remove("changeFromQuantity");
+    let (_, body) = shop
+        .client
+        .graphql(
+            ADJUST,
+            json!({"input": input("available", vec![missing]), "key": "a-missing"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first_error(&body)["message"],
+        "InventoryChangeInput must include the following argument: changeFromQuantity.",
+        "{body}"
+    );
+
+    let (_, body) = shop
+        .client
+        .graphql(
+            ADJUST,
+            json!({"input": input("available", vec![change(shop.item, shop.location, -3, Some(11))]), "key": "a-stale"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"],
+        "CHANGE_FROM_QUANTITY_STALE",
+        "{body}"
+    );
+
+    let (_, body) = shop
+        .client
+        .graphql(
+            ADJUST,
+            json!({"input": input("available", vec![change(shop.item, shop.location, -3, Some(10))]), "key": "a-ok"}),
+        )
+        .await
+        .unwrap();
+    let group = &body["data"]["inventoryAdjustQuantities"]["inventoryAdjustmentGroup"];
+    assert_eq!(
+        group["referenceDocumentUri"], "gid://plumb/SyncJob/2",
+        "{body}"
+    );
+    assert_eq!(
+        group["changes"][0],
+        json!({"name": "available", "delta": -3, "quantityAfterChange": 7})
+    );
+    let level = admin.level(shop.item, shop.location).unwrap();
+    assert_eq!((level.available, level.get(QuantityName::OnHand)), (7, 7));
+
+    // Unavailable states need a ledger document and move on hand, not available.
+    let (_, body) = shop
+        .client
+        .graphql(
+            ADJUST,
+            json!({"input": input("damaged", vec![change(shop.item, shop.location, 2, Some(0))]), "key": "a-no-ledger"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"],
+        "INVALID_LEDGER_DOCUMENT",
+        "{body}"
+    );
+    let mut with_ledger = change(shop.item, shop.location, 2, Some(0));
+    with_ledger["ledgerDocumentUri"] = json!("gid://plumb/Inspection/9");
+    let (_, body) = shop
+        .client
+        .graphql(
+            ADJUST,
+            json!({"input": input("damaged", vec![with_ledger]), "key": "a-ledger"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["inventoryAdjustQuantities"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    let level = admin.level(shop.item, shop.location).unwrap();
+    assert_eq!(
+        (
+            level.available,
+            level.damaged,
+            level.get(QuantityName::OnHand)
+        ),
+        (7, 2, 9)
+    );
+
+    let (_, body) = shop
+        .client
+        .graphql(
+            ADJUST,
+            json!({"input": input("on_hand", vec![change(shop.item, shop.location, 1, None)]), "key": "a-name"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"], "INVALID_QUANTITY_NAME",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn responses_carry_shopifys_headers() {
+    let shop = shop(SandboxConfig::default()).await;
+    let response = reqwest::Client::new()
+        .post(shop.client.url(ApiVersion::V2026_10))
+        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+        .json(&json!({"query": "{ shop { name } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-shopify-api-version"], "2026-10");
+    assert!(response.headers().contains_key("x-request-id"));
+    shop.sandbox.admin().set_faults(FaultConfig {
+        too_many_requests: 1.0,
+        ..FaultConfig::default()
+    });
+    let response = reqwest::Client::new()
+        .post(shop.client.url(ApiVersion::V2026_07))
+        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+        .json(&json!({"query": "{ shop { name } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "2.0");
+}

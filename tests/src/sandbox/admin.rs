@@ -300,6 +300,7 @@ impl Admin {
                     id,
                     topic: topic.to_owned(),
                     uri: uri.to_owned(),
+                    api_version: super::schema::ApiVersion::V2026_07.as_str(),
                     created_at: now(),
                 },
             );

@@ -199,6 +199,7 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
                         id,
                         topic,
                         uri,
+                        api_version: ctx.version.as_str(),
                         created_at: now(),
                     },
                 );

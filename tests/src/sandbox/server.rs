@@ -141,7 +141,26 @@ async fn handle(
             ));
         }
         match graphql::handle(&shared, version, &body).await {
-            Reply::Json(status, value) => json_response(status, &value),
+            Reply::Json(status, value) => {
+                let mut response = json_response(status, &value);
+                let headers = response.headers_mut();
+                if let Ok(id) =
+                    hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                {
+                    headers.insert("x-request-id", id);
+                }
+                headers.insert(
+                    "x-shopify-api-version",
+                    hyper::header::HeaderValue::from_static(version.as_str()),
+                );
+                if status == 429 {
+                    headers.insert(
+                        hyper::header::RETRY_AFTER,
+                        hyper::header::HeaderValue::from_static("2.0"),
+                    );
+                }
+                response
+            }
             Reply::Drop => return Err(Dropped),
             Reply::Hold(duration) => {
                 tokio::time::sleep(duration).await;

@@ -476,6 +476,8 @@ pub struct Subscription {
     pub topic: String,
     /// Where deliveries go.
     pub uri: String,
+    /// The API version payloads are rendered for (`X-Shopify-API-Version`).
+    pub api_version: &'static str,
     /// Created.
     pub created_at: DateTime<Utc>,
 }

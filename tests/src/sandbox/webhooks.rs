@@ -45,6 +45,8 @@ pub struct Delivery {
     pub event_id: String,
     /// `X-Shopify-Triggered-At`.
     pub triggered_at: String,
+    /// `X-Shopify-API-Version`: the subscription's version.
+    pub api_version: &'static str,
 }
 
 /// How a delivery ended (so far).
@@ -117,6 +119,7 @@ pub fn route(state: &State, events: Vec<Event>) -> Vec<Delivery> {
                 webhook_id: uuid::Uuid::new_v4().to_string(),
                 event_id: event_id.clone(),
                 triggered_at: triggered_at.clone(),
+                api_version: sub.api_version,
             });
         }
     }
@@ -174,7 +177,7 @@ async fn run(shared: &Arc<Shared>, delivery: &Delivery, duplicate: bool) {
             .header("X-Shopify-Topic", &delivery.topic)
             .header("X-Shopify-Hmac-Sha256", &hmac)
             .header("X-Shopify-Shop-Domain", &shop_domain)
-            .header("X-Shopify-API-Version", "2026-07")
+            .header("X-Shopify-API-Version", delivery.api_version)
             .header("X-Shopify-Webhook-Id", &delivery.webhook_id)
             .header("X-Shopify-Event-Id", &delivery.event_id)
             .header("X-Shopify-Triggered-At", &delivery.triggered_at)

@@ -78,8 +78,8 @@ pub fn subscription(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Ou
         "filter" | "name" => Out::Null,
         "createdAt" | "updatedAt" => iso(sub.created_at).into(),
         "apiVersion" => Record::new("ApiVersion")
-            .with("handle", ctx.version.as_str())
-            .with("displayName", ctx.version.as_str())
+            .with("handle", sub.api_version)
+            .with("displayName", sub.api_version)
             .with("supported", true)
             .out(),
         _ => return Err(unimplemented("WebhookSubscription", field)),
