@@ -424,6 +424,21 @@ async fn change_from_quantity_is_required_and_checked() {
         10
     );
 
+    // The stale attempt spent its key: retrying it, even corrected, is refused.
+    let vars = json!({
+        "input": set_input("available", vec![
+            row(shop.item, shop.other_location, 5, Some(10)),
+            row(shop.item, shop.location, 5, Some(9)),
+        ]),
+        "key": "k-stale",
+    });
+    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
+    assert_eq!(
+        body["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
+        "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+        "{body}"
+    );
+
     // Right: applied. Explicit null: the check is skipped.
     let vars = json!({
         "input": set_input("available", vec![

@@ -1,11 +1,24 @@
 //! Idempotency keys: a key first seen is in flight until its request finishes, then its
 //! payload is kept. The same key with the same field and arguments replays the payload
 //! without applying anything; with other arguments it is a parameter mismatch; while the
-//! first request still runs it is a concurrent request.
+//! first request still runs it is a concurrent request. A key whose first request ended
+//! in user errors is spent: retrying it answers `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED`, so
+//! a caller that re-reads after a stale compare-and-swap must use a new key.
 
 use std::collections::HashMap;
 
-use super::objects::{KeyDecision, Out};
+use super::objects::{KeyDecision, Out, Ref};
+
+/// Whether a mutation payload carries user errors (the attempt failed).
+fn has_user_errors(payload: &Out) -> bool {
+    match payload {
+        Out::Obj(Ref::Record(record)) => record
+            .fields
+            .get("userErrors")
+            .is_some_and(|errors| matches!(errors, Out::List(list) if !list.is_empty())),
+        _ => false,
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Entry {
@@ -38,10 +51,12 @@ impl KeyStore {
                 fingerprint: stored,
                 payload,
             }) => {
-                if stored == fingerprint {
-                    KeyDecision::Replay(payload.clone())
-                } else {
+                if stored != fingerprint {
                     KeyDecision::Mismatch
+                } else if has_user_errors(payload) {
+                    KeyDecision::PreviousAttemptFailed
+                } else {
+                    KeyDecision::Replay(payload.clone())
                 }
             }
         }

@@ -53,6 +53,15 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
                 code: Some("IDEMPOTENCY_CONCURRENT_REQUEST"),
             }],
         )),
+        Some(KeyDecision::PreviousAttemptFailed) => Ok(payload(
+            info,
+            Vec::new(),
+            vec![UserError {
+                field: Vec::new(),
+                message: "A previous request with this idempotency key failed. Retry with a new idempotency key.".to_owned(),
+                code: Some("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"),
+            }],
+        )),
         Some(KeyDecision::Fresh(key)) => {
             let out = apply(ctx, info)?;
             ctx.stored.borrow_mut().push((key.clone(), out.clone()));

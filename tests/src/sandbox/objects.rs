@@ -185,6 +185,8 @@ pub enum KeyDecision {
     Mismatch,
     /// Same key, still in flight.
     Concurrent,
+    /// Same key and parameters, but the first attempt failed with user errors.
+    PreviousAttemptFailed,
 }
 
 /// What one execution shares: the locked state and the request's context.
