@@ -100,10 +100,12 @@ async fn an_invalid_document_gets_shopifys_validation_error_shape() {
     assert!(body.get("data").is_none(), "{body}");
     let error = first_error(&body);
     assert_eq!(error["extensions"]["code"], "undefinedField", "{body}");
-    assert!(
-        error["message"].as_str().unwrap().contains("notAField"),
+    assert_eq!(
+        error["message"], "Field 'notAField' doesn't exist on type 'Shop'",
         "{body}"
     );
+    assert_eq!(error["extensions"]["typeName"], "Shop");
+    assert_eq!(error["extensions"]["fieldName"], "notAField");
     assert_eq!(error["locations"][0]["line"], 1, "{body}");
 
     let (status, body) = shop
@@ -130,6 +132,10 @@ async fn an_invalid_document_gets_shopifys_validation_error_shape() {
         first_error(&body)["extensions"]["code"],
         "missingRequiredArguments",
         "{body}"
+    );
+    assert_eq!(
+        first_error(&body)["message"],
+        "Field 'inventoryItem' is missing required arguments: id"
     );
 
     // Variables of the wrong type.
@@ -1022,4 +1028,34 @@ async fn responses_carry_shopifys_headers() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(response.headers()["retry-after"], "2.0");
+}
+
+#[tokio::test]
+async fn inventory_activate_stocks_an_item_at_a_location() {
+    let shop = shop(SandboxConfig::default()).await;
+    let query = r#"mutation($item: ID!, $loc: ID!) {
+      inventoryActivate(inventoryItemId: $item, locationId: $loc, available: 4) @idempotent(key: "activate-1") {
+        inventoryLevel { id quantities(names: ["available"]) { quantity } }
+        userErrors { field message }
+      }
+    }"#;
+    let vars = json!({"item": gid("InventoryItem", shop.other_item), "loc": gid("Location", shop.other_location)});
+    let (_, body) = shop.client.graphql(query, vars).await.unwrap();
+    assert_eq!(
+        body["data"]["inventoryActivate"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["inventoryActivate"]["inventoryLevel"]["quantities"][0]["quantity"],
+        4
+    );
+    assert_eq!(
+        shop.sandbox
+            .admin()
+            .level(shop.other_item, shop.other_location)
+            .unwrap()
+            .available,
+        4
+    );
 }

@@ -394,3 +394,30 @@ pub fn move_stock(state: &mut State, item: u64, location: u64, moves: &[(Quantit
         state.announce("inventory_levels/update", payload);
     }
 }
+
+/// `inventoryActivate`: stocks `item` at `location` (a no-op if it already is), with
+/// `available` if given; announces the level when it is new or changed.
+pub fn activate(state: &mut State, item: u64, location: u64, available: Option<i64>) {
+    let time = now();
+    let existed = state.levels.contains_key(&(item, location));
+    let level = state
+        .levels
+        .entry((item, location))
+        .or_insert_with(|| Level {
+            created_at: Some(time),
+            updated_at: Some(time),
+            ..Level::default()
+        });
+    let changed = match available {
+        Some(available) if level.available != available => {
+            level.available = available;
+            level.updated_at = Some(time);
+            true
+        }
+        _ => false,
+    };
+    if !existed || changed {
+        let payload = payloads::inventory_level(state, item, location);
+        state.announce("inventory_levels/update", payload);
+    }
+}

@@ -92,6 +92,51 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
                 Err(errors) => payload(info, vec![("inventoryAdjustmentGroup", Out::Null)], errors),
             }
         }
+        "inventoryActivate" => {
+            let item = parse_gid(
+                "InventoryItem",
+                args.get("inventoryItemId")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            )
+            .filter(|id| state.items.contains_key(id));
+            let location = parse_gid(
+                "Location",
+                args.get("locationId").and_then(Value::as_str).unwrap_or(""),
+            )
+            .filter(|id| state.locations.contains_key(id));
+            match (item, location) {
+                (Some(item), Some(location)) => {
+                    let available = args.get("available").and_then(Value::as_i64);
+                    inventory::activate(&mut state, item, location, available);
+                    payload(
+                        info,
+                        vec![("inventoryLevel", Ref::Level(item, location).into())],
+                        Vec::new(),
+                    )
+                }
+                _ => payload(
+                    info,
+                    vec![("inventoryLevel", Out::Null)],
+                    vec![UserError {
+                        field: vec![
+                            if item.is_none() {
+                                "inventoryItemId"
+                            } else {
+                                "locationId"
+                            }
+                            .to_owned(),
+                        ],
+                        message: if item.is_none() {
+                            "Inventory item does not exist".to_owned()
+                        } else {
+                            "Location does not exist".to_owned()
+                        },
+                        code: None,
+                    }],
+                ),
+            }
+        }
         "fulfillmentCreate" => {
             let fulfillment = args.get("fulfillment").cloned().unwrap_or(Value::Null);
             match orders::fulfil(&mut state, &fulfillment) {

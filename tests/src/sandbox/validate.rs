@@ -62,7 +62,12 @@ pub fn prepare(schema: &Valid<Schema>, request: &GraphqlRequest) -> Result<Prepa
                         );
                     }
                     match diagnostic.error.unstable_error_name() {
-                        Some(name) => value["extensions"] = json!({"code": ruby_code(name)}),
+                        Some(name) => {
+                            let (message, mut extensions) = ruby_message(name, &error.message);
+                            value["message"] = json!(message);
+                            extensions.insert("code".to_owned(), json!(ruby_code(name)));
+                            value["extensions"] = Value::Object(extensions);
+                        }
                         None => {
                             if let Some(message) = value["message"].as_str() {
                                 value["message"] = json!(format!("Parse error: {message}"));
@@ -105,6 +110,35 @@ pub fn prepare(schema: &Valid<Schema>, request: &GraphqlRequest) -> Result<Prepa
         raw_variables,
         variables,
     })
+}
+
+/// graphql-ruby's message and extra extensions for the commonest errors, rebuilt from the
+/// graphql-js wording apollo-compiler gives (quoted names in order); others keep it.
+fn ruby_message(name: &str, compat: &str) -> (String, serde_json::Map<String, Value>) {
+    let quoted: Vec<&str> = compat.split('"').skip(1).step_by(2).collect();
+    let mut extensions = serde_json::Map::new();
+    let message = match (name, quoted.as_slice()) {
+        ("UndefinedField", [field, type_name, ..]) => {
+            extensions.insert("typeName".to_owned(), json!(type_name));
+            extensions.insert("fieldName".to_owned(), json!(field));
+            format!("Field '{field}' doesn't exist on type '{type_name}'")
+        }
+        ("RequiredArgument", [field, argument, ..]) => {
+            extensions.insert("className".to_owned(), json!("Field"));
+            extensions.insert("name".to_owned(), json!(field));
+            extensions.insert("arguments".to_owned(), json!(argument));
+            format!("Field '{field}' is missing required arguments: {argument}")
+        }
+        ("UndefinedArgument", [argument, coordinate, ..]) => {
+            let field = coordinate.rsplit('.').next().unwrap_or(coordinate);
+            extensions.insert("name".to_owned(), json!(field));
+            extensions.insert("typeName".to_owned(), json!("Field"));
+            extensions.insert("argumentName".to_owned(), json!(argument));
+            format!("Field '{field}' doesn't accept argument '{argument}'")
+        }
+        _ => compat.to_owned(),
+    };
+    (message, extensions)
 }
 
 /// graphql-ruby's code for an apollo-compiler diagnostic.
