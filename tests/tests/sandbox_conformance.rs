@@ -1059,3 +1059,42 @@ async fn inventory_activate_stocks_an_item_at_a_location() {
         4
     );
 }
+
+#[tokio::test]
+async fn a_lost_response_retried_with_the_same_key_is_replayed_not_reapplied() {
+    let shop = shop(SandboxConfig::default()).await;
+    let admin = shop.sandbox.admin();
+    shop.client
+        .graphql("{ shop { name } }", json!({}))
+        .await
+        .unwrap();
+    let vars = json!({
+        "input": {
+            "name": "available",
+            "reason": "correction",
+            "quantities": [row(shop.item, shop.location, 6, None)],
+        },
+        "key": "k-lost-retry",
+    });
+    admin.set_faults(FaultConfig {
+        response_lost: 1.0,
+        ..FaultConfig::default()
+    });
+    assert!(shop.client.graphql(SET, vars.clone()).await.is_err());
+    admin.set_faults(FaultConfig::default());
+    // Someone else changes the level meanwhile; the retry must not overwrite it.
+    admin.set_quantity(shop.item, shop.location, QuantityName::Available, 9);
+    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
+    assert_eq!(
+        body["data"]["inventorySetQuantities"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["inventorySetQuantities"]["inventoryAdjustmentGroup"]["changes"][0]["quantityAfterChange"],
+        6,
+        "the stored payload of the first application"
+    );
+    assert_eq!(admin.level(shop.item, shop.location).unwrap().available, 9);
+    assert_eq!(admin.stats().idempotent_replays, 1);
+}

@@ -1,5 +1,21 @@
 //! The admin API over HTTP (`/sandbox/...`), for the demo and anything out of process:
 //! the same operations as [`super::Admin`], JSON in and out. Ids are JSON integers.
+//!
+//! - `GET /sandbox/health`
+//! - `POST /sandbox/locations {name}` -> `{id, gid}`
+//! - `POST /sandbox/products {title, variants: [{sku, price, stock: {"<location id>": qty}}]}`
+//!   -> `{product_id, variants: [{variant_id, inventory_item_id, sku}]}`
+//! - `POST /sandbox/levels {inventory_item_id, location_id, available}`; `GET /sandbox/levels`
+//!   (every quantity name per level)
+//! - `POST /sandbox/orders {lines: [{sku | variant_id, quantity}], location_id?, email?, paid?}`
+//!   -> `{id, gid}`; `GET /sandbox/orders/{id}`
+//! - `POST /sandbox/orders/{id}/cancel {restock}`, `.../paid`, `.../fulfil {tracking_number?}`,
+//!   `.../refund {lines: [{line_item_id, quantity, restock_type, location_id?}]}`
+//! - `GET /sandbox/faults` (config and counters); `PUT /sandbox/faults {<FaultConfig>, seed?}`
+//! - `GET /sandbox/stats` (counters, fault counters, throttle status);
+//!   `POST /sandbox/bucket {available}`
+//! - `POST /sandbox/webhooks {topic, uri}`; `GET /sandbox/webhooks`; `GET /sandbox/deliveries`
+//! - `GET /sandbox/bulk/{id}.jsonl` (bulk operation results)
 
 use std::sync::Arc;
 
