@@ -523,3 +523,43 @@ async fn webhook_subscriptions_are_managed_over_graphql() {
         sub["id"]
     );
 }
+
+#[tokio::test]
+async fn variant_prices_and_skus_are_updated_in_bulk_and_announced() {
+    let shop = shop().await;
+    let admin = shop.sandbox.admin();
+    admin.subscribe("products/update", &shop.receiver.url());
+    let product = admin.with_state(|s| s.variants[&shop.variant].product_id);
+    let mutation = r#"mutation($product: ID!, $variants: [ProductVariantsBulkInput!]!) {
+      productVariantsBulkUpdate(productId: $product, variants: $variants) {
+        productVariants { id price sku }
+        userErrors { field message code }
+      }
+    }"#;
+    let vars = json!({
+        "product": gid("Product", product),
+        "variants": [{"id": gid("ProductVariant", shop.variant), "price": "74.50", "inventoryItem": {"sku": "SKU2006-002"}}],
+    });
+    let (_, body) = shop.client.graphql(mutation, vars).await.unwrap();
+    let payload = &body["data"]["productVariantsBulkUpdate"];
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    assert_eq!(payload["productVariants"][0]["price"], "74.5");
+    assert_eq!(payload["productVariants"][0]["sku"], "SKU2006-002");
+    assert_eq!(admin.item_by_sku("SKU2006-002"), Some(shop.item));
+    let updates = wait_topic(&shop, "products/update", 1).await;
+    assert_eq!(updates[0]["variants"][0]["price"], "74.50");
+    assert_eq!(
+        updates[0]["variants"][0]["inventory_item_id"].as_u64(),
+        Some(shop.item)
+    );
+
+    let vars = json!({
+        "product": gid("Product", product),
+        "variants": [{"id": gid("ProductVariant", shop.variant), "price": "-1.00"}],
+    });
+    let (_, body) = shop.client.graphql(mutation, vars).await.unwrap();
+    assert_eq!(
+        body["data"]["productVariantsBulkUpdate"]["userErrors"][0]["code"], "NEGATIVE_PRICE_VALUE",
+        "{body}"
+    );
+}

@@ -18,7 +18,7 @@
 //!   `idempotency`, `faults`, `stats`: one concern each.
 //! - `objects`, `fields/`, `connection`, `search`, `mutations`: the executor's object
 //!   model over the state (apollo-compiler walks the document; these answer fields).
-//! - `state`: the shop; `inventory`, `orders`, `bulk`: what changes it.
+//! - `state`: the shop; `inventory`, `orders`, `products`, `bulk`: what changes it.
 //! - `payloads`, `webhooks`: webhook bodies from Shopify's examples, and delivery.
 //! - `client`, `receiver`: a bare GraphQL client and a webhook receiver for tests,
 //!   benchmarks and the demo.
@@ -41,6 +41,7 @@ mod mutations;
 pub mod objects;
 pub mod orders;
 pub mod payloads;
+pub mod products;
 pub mod receiver;
 pub mod schema;
 mod search;

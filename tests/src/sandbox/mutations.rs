@@ -92,6 +92,31 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
                 Err(errors) => payload(info, vec![("inventoryAdjustmentGroup", Out::Null)], errors),
             }
         }
+        "productVariantsBulkUpdate" => {
+            match super::products::bulk_update_variants(&mut state, &args) {
+                Ok((product, variants)) => payload(
+                    info,
+                    vec![
+                        ("product", Ref::Product(product).into()),
+                        (
+                            "productVariants",
+                            Out::List(
+                                variants
+                                    .into_iter()
+                                    .map(|v| Ref::Variant(v).into())
+                                    .collect(),
+                            ),
+                        ),
+                    ],
+                    Vec::new(),
+                ),
+                Err(errors) => payload(
+                    info,
+                    vec![("product", Out::Null), ("productVariants", Out::Null)],
+                    errors,
+                ),
+            }
+        }
         "inventoryActivate" => {
             let item = parse_gid(
                 "InventoryItem",

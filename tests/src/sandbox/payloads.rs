@@ -491,3 +491,74 @@ pub fn bulk_finish(op: &BulkOperation) -> Value {
     }
     payload
 }
+
+/// `products/update` (and `products/create`).
+pub fn product(state: &State, product_id: u64, topic: &str) -> Value {
+    let mut payload = example(topic);
+    let Some(product) = state.products.get(&product_id) else {
+        return payload;
+    };
+    let template = payload
+        .get("variants")
+        .and_then(Value::as_array)
+        .and_then(|variants| variants.first().cloned())
+        .unwrap_or_else(|| json!({}));
+    let variants: Vec<Value> = product
+        .variants
+        .iter()
+        .filter_map(|id| state.variants.get(id))
+        .enumerate()
+        .map(|(index, variant)| {
+            let available: i64 = state
+                .levels
+                .iter()
+                .filter(|((item, _), _)| *item == variant.inventory_item_id)
+                .map(|(_, level)| level.available)
+                .sum();
+            let mut value = template.clone();
+            for (key, field) in [
+                ("id", json!(variant.id)),
+                (
+                    "admin_graphql_api_id",
+                    json!(gid("ProductVariant", variant.id)),
+                ),
+                ("product_id", json!(product.id)),
+                ("title", json!(variant.title)),
+                ("option1", json!(variant.title)),
+                ("sku", json!(variant.sku)),
+                ("price", json!(amount(variant.price))),
+                ("compare_at_price", Value::Null),
+                ("position", json!(index + 1)),
+                ("inventory_item_id", json!(variant.inventory_item_id)),
+                ("inventory_quantity", json!(available)),
+                ("old_inventory_quantity", json!(available)),
+                ("created_at", json!(stamp(variant.created_at))),
+                ("updated_at", json!(stamp(variant.updated_at))),
+            ] {
+                set(&mut value, key, field);
+            }
+            value
+        })
+        .collect();
+    for (key, value) in [
+        ("id", json!(product.id)),
+        ("admin_graphql_api_id", json!(gid("Product", product.id))),
+        ("title", json!(product.title)),
+        ("handle", json!(product.handle)),
+        ("vendor", json!(product.vendor)),
+        ("created_at", json!(stamp(product.created_at))),
+        ("updated_at", json!(stamp(product.updated_at))),
+        (
+            "variant_gids",
+            json!(product
+                .variants
+                .iter()
+                .map(|id| json!({"admin_graphql_api_id": gid("ProductVariant", *id), "updated_at": stamp(product.updated_at)}))
+                .collect::<Vec<_>>()),
+        ),
+        ("variants", Value::Array(variants)),
+    ] {
+        set(&mut payload, key, value);
+    }
+    payload
+}
