@@ -264,3 +264,21 @@ async fn duplicates_carry_the_same_event_id_and_reordered_deliveries_all_arrive(
     assert_eq!(received.len(), 12);
     assert_eq!(admin.fault_counters().webhook_reorder, 10);
 }
+
+#[tokio::test]
+async fn a_dropped_webhook_is_never_sent_but_logged() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let admin = sandbox.admin();
+    let receiver = Receiver::start().await.unwrap();
+    admin.subscribe("orders/create", &receiver.url());
+    admin.set_faults(FaultConfig {
+        webhook_drop: 1.0,
+        ..FaultConfig::default()
+    });
+    admin.emit("orders/create", example("orders/create"));
+    let deliveries = wait_deliveries(&admin, Duration::from_secs(5), |d| !d.is_empty()).await;
+    assert_eq!(deliveries[0].outcome, Outcome::Dropped);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(receiver.received().is_empty());
+    assert_eq!(admin.fault_counters().webhook_drop, 1);
+}

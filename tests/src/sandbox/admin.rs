@@ -353,6 +353,14 @@ impl Admin {
         self.shared.lock_bucket().set_available(available);
     }
 
+    /// The most points the accounting can have allowed over `elapsed` since the bucket
+    /// was full: its size plus the restore rate times the time. A benchmark compares the
+    /// points charged with this to check the sandbox's limit was the real one.
+    pub fn allowed_points(&self, elapsed: std::time::Duration) -> f64 {
+        let status = self.shared.lock_bucket().status();
+        status.maximum_available + status.restore_rate * elapsed.as_secs_f64()
+    }
+
     /// The bucket now.
     pub fn throttle_status(&self) -> super::bucket::ThrottleStatus {
         self.shared.lock_bucket().status()

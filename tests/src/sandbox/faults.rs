@@ -31,6 +31,9 @@ pub struct FaultConfig {
     pub webhook_reorder: f64,
     /// The reorder window (default 200 ms).
     pub webhook_reorder_ms: Option<u64>,
+    /// Never deliver a webhook (Shopify does not guarantee delivery; reconciliation must
+    /// find what was missed).
+    pub webhook_drop: f64,
     /// The access token is revoked: every request gets 401.
     pub token_revoked: bool,
 }
@@ -54,6 +57,8 @@ pub struct FaultCounters {
     pub webhook_duplicate: u64,
     /// Delayed webhook deliveries.
     pub webhook_reorder: u64,
+    /// Webhooks never delivered.
+    pub webhook_drop: u64,
     /// Requests refused with a revoked token.
     pub token_revoked: u64,
 }
@@ -147,6 +152,15 @@ impl Faults {
             self.counters.webhook_duplicate += 1;
         }
         duplicate
+    }
+
+    /// Whether to silently lose a webhook.
+    pub fn drop_webhook(&mut self) -> bool {
+        let lost = self.roll(self.config.webhook_drop);
+        if lost {
+            self.counters.webhook_drop += 1;
+        }
+        lost
     }
 
     /// Extra delay for a webhook, if it is to be reordered.

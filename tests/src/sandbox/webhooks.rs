@@ -59,6 +59,8 @@ pub enum Outcome {
     Delivered,
     /// Every attempt failed; the subscription was removed.
     Failed,
+    /// Never sent (an injected fault).
+    Dropped,
 }
 
 /// One attempt.
@@ -129,6 +131,24 @@ pub fn route(state: &State, events: Vec<Event>) -> Vec<Delivery> {
 /// Delivers in the background, with retries, duplicates and reordering.
 pub fn spawn(shared: Arc<Shared>, delivery: Delivery) {
     tokio::spawn(async move {
+        let dropped = shared.lock_faults().drop_webhook();
+        if dropped {
+            tracing::info!(topic = %delivery.topic, event_id = %delivery.event_id, "fault: webhook dropped");
+            shared.lock_deliveries().push(DeliveryRecord {
+                webhook_id: delivery.webhook_id.clone(),
+                event_id: delivery.event_id.clone(),
+                topic: delivery.topic.clone(),
+                uri: delivery.uri.clone(),
+                subscription_id: delivery.subscription_id,
+                duplicate: false,
+                attempts: Vec::new(),
+                outcome: Outcome::Dropped,
+                subscription_removed: false,
+                body: String::from_utf8_lossy(&delivery.body).into_owned(),
+                hmac: String::new(),
+            });
+            return;
+        }
         let delay = shared.lock_faults().reorder_webhook();
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
