@@ -388,6 +388,27 @@ async fn refunds_restock_by_type_and_fire_refunds_create() {
         "refunded"
     );
 
+    // Payments as transactions: the sale, then one refund each.
+    let (_, body) = shop
+        .client
+        .graphql(
+            "query($id: ID!) { order(id: $id) { displayFinancialStatus transactions { kind status amountSet { shopMoney { amount } } } refunds { transactions(first: 5) { nodes { kind amountSet { shopMoney { amount } } } } } } }",
+            json!({"id": gid("Order", order)}),
+        )
+        .await
+        .unwrap();
+    let order_json = &body["data"]["order"];
+    assert_eq!(order_json["displayFinancialStatus"], "REFUNDED", "{body}");
+    assert_eq!(
+        order_json["transactions"][0],
+        json!({"kind": "SALE", "status": "SUCCESS", "amountSet": {"shopMoney": {"amount": "359.96"}}})
+    );
+    assert_eq!(order_json["transactions"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        order_json["refunds"][2]["transactions"]["nodes"][0]["amountSet"]["shopMoney"]["amount"],
+        "179.98"
+    );
+
     // Refunding more than is left is refused.
     assert!(
         admin

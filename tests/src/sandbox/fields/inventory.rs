@@ -28,6 +28,18 @@ pub fn location(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, F
         "deactivatable" => (!location.active).into(),
         "isFulfillmentService" | "isPrimary" => false.into(),
         "deactivatedAt" => Out::Null,
+        "address" => Record::new("LocationAddress")
+            .with("address1", Out::Null)
+            .with("address2", Out::Null)
+            .with("city", Out::Null)
+            .with("province", Out::Null)
+            .with("provinceCode", Out::Null)
+            .with("country", "United States")
+            .with("countryCode", "US")
+            .with("zip", Out::Null)
+            .with("phone", Out::Null)
+            .with("formatted", Out::List(vec![Out::from("United States")]))
+            .out(),
         "createdAt" => iso(location.created_at).into(),
         "updatedAt" => iso(location.updated_at).into(),
         "inventoryLevel" => {

@@ -57,6 +57,37 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         "taxLines" => Out::List(Vec::new()),
         "discountApplications" | "shippingLines" => connection(info, Vec::new())?,
         "paymentGatewayNames" => Out::List(vec!["manual".into()]),
+        // Orders may have no customer or addresses: null is a real value here.
+        "customer" | "shippingAddress" | "billingAddress" | "poNumber" | "sourceIdentifier" => {
+            Out::Null
+        }
+        "tags" => Out::List(Vec::new()),
+        "sourceName" => "web".into(),
+        "transactions" => {
+            let mut transactions = Vec::new();
+            if !matches!(
+                order.financial_status,
+                FinancialStatus::Pending | FinancialStatus::Voided
+            ) {
+                transactions.push(transaction(
+                    order.id,
+                    "SALE",
+                    order.subtotal(),
+                    order.created_at,
+                    currency,
+                ));
+            }
+            for refund in order.refunds.iter().filter_map(|r| state.refunds.get(r)) {
+                transactions.push(transaction(
+                    refund.id + 1,
+                    "REFUND",
+                    refund.total,
+                    refund.created_at,
+                    currency,
+                ));
+            }
+            Out::List(transactions)
+        }
         "lineItems" => {
             let items = order
                 .line_items
@@ -121,6 +152,8 @@ pub fn line_item(
         "currentQuantity" => line.current_quantity().into(),
         "unfulfilledQuantity" => line.unfulfilled().into(),
         "refundableQuantity" => line.current_quantity().into(),
+        "fulfillableQuantity" => line.unfulfilled().into(),
+        "restockable" => true.into(),
         "nonFulfillableQuantity" => line.refunded.into(),
         "requiresShipping" | "taxable" => true.into(),
         "isGiftCard" => false.into(),
@@ -313,12 +346,20 @@ pub fn refund(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fie
                 .collect();
             connection(info, items)?
         }
-        "transactions" | "refundShippingLines" | "duties" => {
-            if field == "duties" {
-                Out::List(Vec::new())
-            } else {
-                connection(info, Vec::new())?
-            }
+        "duties" => Out::List(Vec::new()),
+        "refundShippingLines" => connection(info, Vec::new())?,
+        "transactions" => {
+            let record = transaction(
+                refund.id + 1,
+                "REFUND",
+                refund.total,
+                refund.created_at,
+                currency,
+            );
+            let Out::Obj(r) = record else {
+                return Err(unimplemented("Refund", field));
+            };
+            connection(info, vec![(refund.id + 1, r)])?
         }
         _ => return Err(unimplemented("Refund", field)),
     })
@@ -360,4 +401,24 @@ pub fn refund_line(
         "totalTaxSet" => money_bag(Decimal::ZERO, currency),
         _ => return Err(unimplemented("RefundLineItem", field)),
     })
+}
+
+/// An `OrderTransaction` (the sandbox's payments are manual and always succeed).
+fn transaction(
+    id: u64,
+    kind: &str,
+    amount: Decimal,
+    at: chrono::DateTime<chrono::Utc>,
+    currency: &str,
+) -> Out {
+    Record::new("OrderTransaction")
+        .with("id", gid("OrderTransaction", id))
+        .with("kind", kind)
+        .with("status", "SUCCESS")
+        .with("gateway", "manual")
+        .with("test", false)
+        .with("amountSet", money_bag(amount, currency))
+        .with("createdAt", iso(at))
+        .with("processedAt", iso(at))
+        .out()
 }
