@@ -339,7 +339,7 @@ async fn a_key_still_in_flight_is_a_concurrent_request() {
         .unwrap();
     shop.sandbox.admin().set_faults(FaultConfig {
         latency: 1.0,
-        latency_ms: Some(600),
+        latency_ms: Some(1000),
         ..FaultConfig::default()
     });
     let vars = json!({
@@ -351,7 +351,12 @@ async fn a_key_still_in_flight_is_a_concurrent_request() {
         let vars = vars.clone();
         tokio::spawn(async move { client.graphql(SET, vars).await.unwrap() })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The latency is injected after the key is registered: once it is counted, the
+    // first request is in flight.
+    let admin = shop.sandbox.admin();
+    while admin.fault_counters().latency == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let (_, second) = shop.client.graphql(SET, vars).await.unwrap();
     assert_eq!(
         second["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
