@@ -135,6 +135,9 @@ pub enum SandboxError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The schema fixture did not parse (a corrupted fixture).
+    #[error("cannot load the Admin API schema: {0}")]
+    Schema(String),
     /// The HTTP client for webhooks could not be built.
     #[error("cannot build the webhook client: {0}")]
     Client(#[from] reqwest::Error),
@@ -223,8 +226,14 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Binds `config.bind` and serves until dropped or [`Sandbox::shutdown`].
+    /// Binds `config.bind` and serves until dropped or [`Sandbox::shutdown`]. Returns once
+    /// the 2026-07 schema is parsed (seconds in a debug build, once per process), so the
+    /// first request is not slower than Shopify would be and trips no client timeout.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        tokio::task::spawn_blocking(|| schema::schema(ApiVersion::V2026_07).map(|_| ()))
+            .await
+            .map_err(|error| SandboxError::Schema(error.to_string()))?
+            .map_err(|error| SandboxError::Schema(error.to_string()))?;
         let listener =
             TcpListener::bind(config.bind)
                 .await
