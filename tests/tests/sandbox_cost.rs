@@ -164,3 +164,49 @@ async fn the_bucket_is_charged_the_actual_cost_and_the_counters_add_up() {
     assert_eq!(stats.operations["locations"].charged_points, 4);
     assert_eq!(stats.operations["shop"].executed, 1);
 }
+
+#[tokio::test]
+async fn a_full_page_of_250_rows_costs_what_shopify_recorded_and_fits_the_accounting() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let admin = sandbox.admin();
+    let location = admin.add_location("A");
+    let catalog = admin.add_catalog("BULK", 250, &[location], 0);
+    let client = SandboxClient::new(&sandbox.url(), sandbox.access_token());
+    let started = std::time::Instant::now();
+    let query = r#"mutation($input: InventorySetQuantitiesInput!, $key: String!) {
+      inventorySetQuantities(input: $input) @idempotent(key: $key) {
+        inventoryAdjustmentGroup { createdAt reason changes { name delta } }
+        userErrors { field message }
+      }
+    }"#;
+    let rows: Vec<Value> = catalog
+        .iter()
+        .map(|v| {
+            json!({
+                "inventoryItemId": gid("InventoryItem", v.inventory_item_id),
+                "locationId": gid("Location", location),
+                "quantity": 3,
+                "changeFromQuantity": 0,
+            })
+        })
+        .collect();
+    let (_, body) = client
+        .graphql(query, json!({"input": {"name": "available", "reason": "correction", "quantities": rows}, "key": "full-page"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["inventorySetQuantities"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    assert_eq!(cost(&body), (13, 13));
+    let stats = admin.stats();
+    assert!(stats.points_charged as f64 <= admin.allowed_points(started.elapsed()));
+    assert_eq!(
+        admin
+            .level(catalog[249].inventory_item_id, location)
+            .unwrap()
+            .available,
+        3
+    );
+}

@@ -137,6 +137,32 @@ impl Admin {
         })
     }
 
+    /// Adds `count` single-variant products with SKUs `<prefix>-00000`..., each stocked
+    /// with `available` at every one of `locations`: a catalogue for bulk tests.
+    pub fn add_catalog(
+        &self,
+        prefix: &str,
+        count: usize,
+        locations: &[u64],
+        available: i64,
+    ) -> Vec<CreatedVariant> {
+        let mut created = Vec::with_capacity(count);
+        for n in 0..count {
+            let sku = format!("{prefix}-{n:05}");
+            let product = self.add_product(
+                &format!("{prefix} {n}"),
+                &[(sku.as_str(), Decimal::new(1000 + n as i64 % 9000, 2))],
+            );
+            for variant in product.variants {
+                for location in locations {
+                    self.stock(variant.inventory_item_id, *location, available);
+                }
+                created.push(variant);
+            }
+        }
+        created
+    }
+
     /// Stocks `item` at `location` with `available` (creating the level if needed). Does
     /// not announce: it is setup, not a shop event.
     pub fn stock(&self, item: u64, location: u64, available: i64) {
