@@ -866,6 +866,24 @@ async fn faults_are_injected_and_counted() {
         "the mutation was applied"
     );
 
+    // Applied, then a 5xx from the proxy.
+    admin.set_faults(FaultConfig {
+        server_error_after_apply: 1.0,
+        ..FaultConfig::default()
+    });
+    let vars = json!({
+        "input": set_input("available", vec![row(shop.item, shop.location, 2, Some(3))]),
+        "key": "k-5xx-after",
+    });
+    let (status, _) = shop.client.graphql(SET, vars).await.unwrap();
+    assert!([502, 503, 504].contains(&status), "{status}");
+    assert_eq!(
+        admin.level(shop.item, shop.location).unwrap().available,
+        2,
+        "the mutation was applied"
+    );
+    assert_eq!(admin.fault_counters().server_error_after_apply, 1);
+
     admin.set_faults(FaultConfig::default());
     let counters = admin.fault_counters();
     assert_eq!(

@@ -25,6 +25,9 @@ pub struct FaultConfig {
     pub latency_ms: Option<u64>,
     /// Apply a mutation, then drop the connection so the response is lost.
     pub response_lost: f64,
+    /// Apply a mutation, then answer 502, 503 or 504 as a proxy in front of a slow
+    /// backend does: the error does not mean nothing happened.
+    pub server_error_after_apply: f64,
     /// Deliver a webhook twice.
     pub webhook_duplicate: f64,
     /// Delay a webhook by a random time up to `webhook_reorder_ms`, so later ones overtake it.
@@ -53,6 +56,8 @@ pub struct FaultCounters {
     pub latency: u64,
     /// Mutations applied whose response was dropped.
     pub response_lost: u64,
+    /// Mutations applied and answered with a 5xx.
+    pub server_error_after_apply: u64,
     /// Duplicated webhook deliveries.
     pub webhook_duplicate: u64,
     /// Delayed webhook deliveries.
@@ -143,6 +148,15 @@ impl Faults {
             self.counters.response_lost += 1;
         }
         lose
+    }
+
+    /// The 5xx to answer after applying a mutation, if any.
+    pub fn error_after_apply(&mut self) -> Option<u16> {
+        if self.roll(self.config.server_error_after_apply) {
+            self.counters.server_error_after_apply += 1;
+            return Some([502, 503, 504][self.rng.usize(0..3)]);
+        }
+        None
     }
 
     /// Whether to deliver a webhook twice.

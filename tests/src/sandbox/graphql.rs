@@ -244,6 +244,18 @@ pub async fn handle(shared: &Arc<Shared>, version: ApiVersion, body: &[u8]) -> R
             cost_extension(requested, Some(actual), status),
         );
     }
+    let after_apply = if is_mutation {
+        shared.lock_faults().error_after_apply()
+    } else {
+        None
+    };
+    if let Some(status) = after_apply {
+        tracing::info!(
+            status,
+            "fault: mutation applied, answered with a server error"
+        );
+        return Reply::Json(status, json!({"errors": "Bad Gateway"}));
+    }
     if is_mutation && shared.lock_faults().lose_response() {
         tracing::info!("fault: mutation applied, response dropped");
         return Reply::Drop;
