@@ -584,3 +584,54 @@ async fn variant_prices_and_skus_are_updated_in_bulk_and_announced() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn orders_page_by_their_sort_key() {
+    let shop = shop().await;
+    let admin = shop.sandbox.admin();
+    let mut spec = order_spec(&shop, 1);
+    spec.paid = false;
+    let first = admin.place_order(&spec).unwrap();
+    let second = admin.place_order(&spec).unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    admin.mark_paid(first).unwrap();
+    let query = r#"query($after: String) {
+      orders(first: 1, after: $after, sortKey: UPDATED_AT, query: "updated_at:>=2020-01-01") {
+        nodes { id } pageInfo { hasNextPage endCursor }
+      }
+    }"#;
+    let (_, body) = shop.client.graphql(query, json!({})).await.unwrap();
+    assert_eq!(
+        body["data"]["orders"]["nodes"][0]["id"],
+        gid("Order", second),
+        "{body}"
+    );
+    let cursor = body["data"]["orders"]["pageInfo"]["endCursor"].clone();
+    let (_, body) = shop
+        .client
+        .graphql(query, json!({"after": cursor}))
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["orders"]["nodes"][0]["id"],
+        gid("Order", first),
+        "{body}"
+    );
+    assert_eq!(body["data"]["orders"]["pageInfo"]["hasNextPage"], false);
+
+    let (_, body) = shop
+        .client
+        .graphql(
+            "{ orders(first: 5, sortKey: TOTAL_PRICE) { nodes { id } } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("TOTAL_PRICE"),
+        "{body}"
+    );
+}

@@ -12,14 +12,23 @@ use super::objects::{Out, Record, Ref, args, field_error};
 /// The most items one page may hold, as on Shopify.
 pub const MAX_PAGE: i64 = 250;
 
-/// One page of `items` (id, object) as the connection type the field returns.
+/// One page of `items` (id, object), ordered by id, as the connection type the field
+/// returns.
 pub fn connection(info: &ResolveInfo<'_>, mut items: Vec<(u64, Ref)>) -> Result<Out, FieldError> {
+    items.sort_by_key(|(id, _)| *id);
+    connection_ordered(info, items)
+}
+
+/// One page of `items` in the order given (a `sortKey` already applied).
+pub fn connection_ordered(
+    info: &ResolveInfo<'_>,
+    mut items: Vec<(u64, Ref)>,
+) -> Result<Out, FieldError> {
     let args = args(info);
     let first = args.get("first").and_then(serde_json::Value::as_i64);
     let last = args.get("last").and_then(serde_json::Value::as_i64);
     if super::bulk::in_bulk() {
         // Bulk queries are not paginated: every item, whatever first/last say.
-        items.sort_by_key(|(id, _)| *id);
         return build(info, &items, false, false);
     }
     if first.is_none() && last.is_none() {
@@ -32,7 +41,6 @@ pub fn connection(info: &ResolveInfo<'_>, mut items: Vec<(u64, Ref)>) -> Result<
             )));
         }
     }
-    items.sort_by_key(|(id, _)| *id);
     if args.get("reverse").and_then(serde_json::Value::as_bool) == Some(true) {
         items.reverse();
     }

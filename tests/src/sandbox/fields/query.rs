@@ -2,7 +2,7 @@
 
 use apollo_compiler::resolvers::{FieldError, ResolveInfo};
 
-use super::super::connection::connection;
+use super::super::connection::{connection, connection_ordered};
 use super::super::objects::{Ctx, Out, Ref, args, unimplemented};
 use super::super::search::{Filter, SearchValue};
 use super::super::state::{State, parse_gid, parse_level_gid, split_gid};
@@ -158,9 +158,18 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
                         _ => None,
                     })
                 })
-                .map(|v| (v.id, Ref::Variant(v.id)))
-                .collect();
-            connection(info, items)?
+                .collect::<Vec<_>>();
+            let mut keyed = Vec::new();
+            for v in items {
+                let key = match sort_key(&args) {
+                    "ID" => SortValue::Number(v.id),
+                    "SKU" => SortValue::Text(v.sku.clone()),
+                    "TITLE" => SortValue::Text(v.title.to_lowercase()),
+                    other => return Err(unsupported_sort("productVariants", other)),
+                };
+                keyed.push((key, v.id, Ref::Variant(v.id)));
+            }
+            connection_ordered(info, sorted(keyed))?
         }
         "products" => {
             let filter = Filter::parse(
@@ -187,9 +196,19 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
                         _ => None,
                     })
                 })
-                .map(|p| (p.id, Ref::Product(p.id)))
-                .collect();
-            connection(info, items)?
+                .collect::<Vec<_>>();
+            let mut keyed = Vec::new();
+            for p in items {
+                let key = match sort_key(&args) {
+                    "ID" => SortValue::Number(p.id),
+                    "UPDATED_AT" => SortValue::Time(p.updated_at),
+                    "CREATED_AT" => SortValue::Time(p.created_at),
+                    "TITLE" => SortValue::Text(p.title.to_lowercase()),
+                    other => return Err(unsupported_sort("products", other)),
+                };
+                keyed.push((key, p.id, Ref::Product(p.id)));
+            }
+            connection_ordered(info, sorted(keyed))?
         }
         "orders" => {
             let filter = Filter::parse(
@@ -247,9 +266,19 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
                         _ => None,
                     })
                 })
-                .map(|o| (o.id, Ref::Order(o.id)))
-                .collect();
-            connection(info, items)?
+                .collect::<Vec<_>>();
+            let mut keyed = Vec::new();
+            for o in items {
+                let key = match sort_key(&args) {
+                    "PROCESSED_AT" | "CREATED_AT" => SortValue::Time(o.created_at),
+                    "UPDATED_AT" => SortValue::Time(o.updated_at),
+                    "ID" => SortValue::Number(o.id),
+                    "ORDER_NUMBER" => SortValue::Number(o.number),
+                    other => return Err(unsupported_sort("orders", other)),
+                };
+                keyed.push((key, o.id, Ref::Order(o.id)));
+            }
+            connection_ordered(info, sorted(keyed))?
         }
         "fulfillmentOrders" => {
             let filter = Filter::parse(
@@ -314,6 +343,32 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
         }
         _ => return Err(unimplemented("QueryRoot", field)),
     })
+}
+
+/// A value to order a connection by.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum SortValue {
+    Number(u64),
+    Text(String),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+fn sort_key(args: &serde_json::Map<String, serde_json::Value>) -> &str {
+    args.get("sortKey")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("ID")
+}
+
+/// Orders by the key, then by id, as Shopify breaks ties.
+fn sorted(mut keyed: Vec<(SortValue, u64, Ref)>) -> Vec<(u64, Ref)> {
+    keyed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    keyed.into_iter().map(|(_, id, r)| (id, r)).collect()
+}
+
+fn unsupported_sort(field: &str, key: &str) -> FieldError {
+    super::super::objects::field_error(format!(
+        "the Shopify sandbox does not implement sortKey {key} on {field}: add it to tests/src/sandbox/fields/query.rs"
+    ))
 }
 
 /// The object a GID names, if it exists.
