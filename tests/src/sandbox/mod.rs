@@ -9,6 +9,25 @@
 //! webhooks with Shopify's retries and subscription removal, simulates orders, and
 //! injects faults from a seeded RNG.
 //!
+//! # Use
+//! ```text
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;   // 127.0.0.1:0
+//! let admin = sandbox.admin();
+//! let location = admin.add_location("Main");
+//! let items = admin.add_catalog("SKU", 10_000, &[location], 5);
+//! admin.set_faults(FaultConfig { server_error: 0.05, response_lost: 0.01, ..Default::default() });
+//! // point the client at sandbox.graphql_url(ApiVersion::V2026_07) with sandbox.access_token()
+//! let stats = admin.stats();            // requests, throttled, points charged, per operation
+//! let level = admin.level(items[0].inventory_item_id, location);
+//! ```
+//!
+//! # Invariants
+//! - Nothing is kinder than Shopify: every refusal Shopify makes for the operations served
+//!   is made with Shopify's shape; anything not implemented is a loud error naming it.
+//! - A request sees one consistent state: execution holds the state lock throughout.
+//! - A mutation is applied at most once per idempotency key; faults that lose or replace a
+//!   response never change that.
+//!
 //! # Layout
 //! - [`Sandbox`], [`SandboxConfig`]: start it in-process (port 0), get its URL and an
 //!   [`admin::Admin`] handle; `src/bin/shopify-sandbox.rs` runs it as a process.
