@@ -28,6 +28,17 @@
 //! - A mutation is applied at most once per idempotency key; faults that lose or replace a
 //!   response never change that.
 //!
+//! # Fidelity notes
+//! Taken from Shopify's documentation, schema and recorded responses: the cost rules and
+//! bucket numbers, the THROTTLED and MAX_COST_EXCEEDED bodies, the `@idempotent` message,
+//! the user-error codes (from the schema's enums), the webhook headers, signature,
+//! timeouts, retry count and removal. Best guesses, to check against a real store when
+//! one is at hand: the `INVALID_FIELD_ARGUMENTS` message for a missing
+//! `changeFromQuantity` (from one public report), the `MAX_INPUT_SIZE_EXCEEDED` message,
+//! `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED` for a key whose first attempt ended in user
+//! errors, an adjustment group of `null` when nothing changed, the retry spacing (56 s
+//! doubling), and that invalid documents carry no `extensions.cost`.
+//!
 //! # Layout
 //! - [`Sandbox`], [`SandboxConfig`]: start it in-process (port 0), get its URL and an
 //!   [`admin::Admin`] handle; `src/bin/shopify-sandbox.rs` runs it as a process.
