@@ -149,6 +149,7 @@ async fn an_order_commits_stock_and_fires_orders_create_and_inventory_levels_upd
     // The same order over GraphQL: money sets as decimal strings, its fulfilment order.
     let query = r#"query($id: ID!) { order(id: $id) {
         name displayFinancialStatus displayFulfillmentStatus cancelledAt updatedAt
+        phone customer { id } discountCodes fulfillable subtotalLineItemsQuantity returns(first: 5) { nodes { id } }
         totalPriceSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
         lineItems(first: 10) { nodes { sku quantity originalUnitPriceSet { shopMoney { amount } } } }
         fulfillmentOrders(first: 5) { nodes { status assignedLocation { location { id } } lineItems(first: 10) { nodes { totalQuantity remainingQuantity } } } }
@@ -162,6 +163,9 @@ async fn an_order_commits_stock_and_fires_orders_create_and_inventory_levels_upd
     assert_eq!(order_json["displayFinancialStatus"], "PAID", "{body}");
     assert_eq!(order_json["displayFulfillmentStatus"], "UNFULFILLED");
     assert_eq!(order_json["cancelledAt"], Value::Null);
+    assert_eq!(order_json["customer"], Value::Null);
+    assert_eq!(order_json["fulfillable"], true);
+    assert_eq!(order_json["subtotalLineItemsQuantity"], 2);
     assert_eq!(
         order_json["totalPriceSet"]["shopMoney"],
         json!({"amount": "179.98", "currencyCode": "USD"})

@@ -61,7 +61,25 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         "customer" | "shippingAddress" | "billingAddress" | "poNumber" | "sourceIdentifier" => {
             Out::Null
         }
-        "tags" => Out::List(Vec::new()),
+        "tags" | "discountCodes" | "customAttributes" => Out::List(Vec::new()),
+        "phone" | "clientIp" | "discountCode" => Out::Null,
+        "requiresShipping" => true.into(),
+        "fulfillable" => (order.cancelled_at.is_none()
+            && order.line_items.iter().any(|l| l.unfulfilled() > 0))
+        .into(),
+        "subtotalLineItemsQuantity" => order
+            .line_items
+            .iter()
+            .map(|l| l.quantity)
+            .sum::<i64>()
+            .into(),
+        "currentSubtotalLineItemsQuantity" => order
+            .line_items
+            .iter()
+            .map(|l| l.current_quantity())
+            .sum::<i64>()
+            .into(),
+        "returns" => connection(info, Vec::new())?,
         "sourceName" => "web".into(),
         "transactions" => {
             let mut transactions = Vec::new();
@@ -347,7 +365,7 @@ pub fn refund(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fie
             connection(info, items)?
         }
         "duties" => Out::List(Vec::new()),
-        "refundShippingLines" => connection(info, Vec::new())?,
+        "refundShippingLines" | "orderAdjustments" => connection(info, Vec::new())?,
         "transactions" => {
             let record = transaction(
                 refund.id + 1,
