@@ -233,6 +233,21 @@ async fn a_gzipped_request_body_is_accepted() {
 }
 
 #[tokio::test]
+async fn a_bare_application_graphql_body_is_accepted() {
+    let shop = shop(SandboxConfig::default()).await;
+    let response = reqwest::Client::new()
+        .post(shop.client.url(ApiVersion::V2026_07))
+        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+        .header("Content-Type", "application/graphql")
+        .body("{ shop { name } }")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["shop"]["name"], "plumb-sandbox");
+}
+
+#[tokio::test]
 async fn a_mutation_without_idempotent_is_refused_with_bad_request() {
     let shop = shop(SandboxConfig::default()).await;
     let input = set_input(

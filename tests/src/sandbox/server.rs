@@ -140,6 +140,16 @@ async fn handle(
                 &json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}),
             ));
         }
+        // Shopify also takes a bare document as `application/graphql`.
+        let raw_document = headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/graphql"));
+        let body = if raw_document {
+            Bytes::from(json!({"query": String::from_utf8_lossy(&body)}).to_string())
+        } else {
+            body
+        };
         match graphql::handle(&shared, version, &body).await {
             Reply::Json(status, value) => {
                 let mut response = json_response(status, &value);
