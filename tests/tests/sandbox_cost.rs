@@ -210,3 +210,41 @@ async fn a_full_page_of_250_rows_costs_what_shopify_recorded_and_fits_the_accoun
         3
     );
 }
+
+#[tokio::test]
+async fn the_cost_debug_header_breaks_the_cost_down_per_field() {
+    let shop = shop().await;
+    let response = reqwest::Client::new()
+        .post(shop.client.url(plumb_tests::sandbox::ApiVersion::V2026_07))
+        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+        .header("Shopify-GraphQL-Cost-Debug", "1")
+        .json(&json!({"query": "{ shop { name } items: inventoryItems(first: 5) { nodes { id variant { id } } } }"}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let fields = body["extensions"]["cost"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    let find = |path: Value| {
+        fields
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("{path} in {body}"))
+    };
+    assert_eq!(find(json!(["shop"]))["requestedTotalCost"], 1);
+    let items = find(json!(["items"]));
+    // 2 + 5 x (node 1 + variant 1).
+    assert_eq!(
+        (
+            items["definedCost"].as_u64(),
+            items["requestedTotalCost"].as_u64()
+        ),
+        (Some(2), Some(12))
+    );
+    assert_eq!(
+        find(json!(["items", "nodes", "variant"]))["requestedTotalCost"],
+        5
+    );
+    assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 13);
+}

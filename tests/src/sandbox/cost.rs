@@ -106,6 +106,82 @@ impl Costing<'_> {
         cost
     }
 
+    /// The per-field breakdown Shopify adds under `extensions.cost.fields` when asked with
+    /// `Shopify-GraphQL-Cost-Debug: 1`: path, the field's own cost, its total and its
+    /// children's.
+    pub fn breakdown(&self, operation: &Operation) -> Vec<Value> {
+        let mutation = operation.operation_type.is_mutation();
+        let mut out = Vec::new();
+        for field in fields(self.document, &operation.selection_set) {
+            let path = vec![field.response_key().as_str().to_owned()];
+            if mutation && field.name.as_str() != "__typename" {
+                let children = self.selection(&field.selection_set);
+                out.push(entry(
+                    &path,
+                    MUTATION_COST,
+                    MUTATION_COST + children,
+                    children,
+                ));
+                self.breakdown_children(&field.selection_set, &path, 1, &mut out);
+            } else {
+                self.breakdown_field(field, &path, 1, &mut out);
+            }
+        }
+        out
+    }
+
+    fn breakdown_field(
+        &self,
+        field: &Field,
+        path: &[String],
+        multiplier: u64,
+        out: &mut Vec<Value>,
+    ) {
+        match self.kind(field) {
+            Kind::Leaf => {}
+            Kind::Object => {
+                let children = self.selection(&field.selection_set);
+                out.push(entry(
+                    path,
+                    1,
+                    multiplier * (1 + children),
+                    multiplier * children,
+                ));
+                self.breakdown_children(&field.selection_set, path, multiplier, out);
+            }
+            Kind::Connection => {
+                let page = self.page_size(field);
+                let children = page * self.item(&field.selection_set);
+                out.push(entry(
+                    path,
+                    2,
+                    multiplier * (2 + children),
+                    multiplier * children,
+                ));
+                self.breakdown_children(&field.selection_set, path, multiplier * page.max(1), out);
+            }
+        }
+    }
+
+    fn breakdown_children(
+        &self,
+        set: &SelectionSet,
+        path: &[String],
+        multiplier: u64,
+        out: &mut Vec<Value>,
+    ) {
+        for child in fields(self.document, set) {
+            let mut child_path = path.to_vec();
+            child_path.push(child.response_key().as_str().to_owned());
+            // `edges` and `node` are the connection's own structure, charged with it.
+            if matches!(child.name.as_str(), "edges" | "node" | "nodes") {
+                self.breakdown_children(&child.selection_set, &child_path, multiplier, out);
+            } else {
+                self.breakdown_field(child, &child_path, multiplier, out);
+            }
+        }
+    }
+
     /// The actual cost of `operation` given the response `data`.
     pub fn actual(&self, operation: &Operation, data: &Value) -> u64 {
         let mutation = operation.operation_type.is_mutation();
@@ -193,4 +269,13 @@ impl Costing<'_> {
             }
         }
     }
+}
+
+fn entry(path: &[String], defined: u64, total: u64, children: u64) -> Value {
+    serde_json::json!({
+        "path": path,
+        "definedCost": defined,
+        "requestedTotalCost": total,
+        "requestedChildrenCost": children,
+    })
 }

@@ -62,7 +62,12 @@ fn operation_label(prepared: &super::validate::Prepared, name: Option<&str>) -> 
 }
 
 /// Handles one request body for `version`.
-pub async fn handle(shared: &Arc<Shared>, version: ApiVersion, body: &[u8]) -> Reply {
+pub async fn handle(
+    shared: &Arc<Shared>,
+    version: ApiVersion,
+    body: &[u8],
+    debug_cost: bool,
+) -> Reply {
     let early = shared.lock_faults().early();
     match early {
         Some(Early::Status(429)) => {
@@ -239,10 +244,11 @@ pub async fn handle(shared: &Arc<Shared>, version: ApiVersion, body: &[u8]) -> R
         op.charged_points += actual;
     }
     if let Some(map) = body.as_object_mut() {
-        map.insert(
-            "extensions".to_owned(),
-            cost_extension(requested, Some(actual), status),
-        );
+        let mut extension = cost_extension(requested, Some(actual), status);
+        if debug_cost {
+            extension["cost"]["fields"] = Value::Array(costing.breakdown(operation));
+        }
+        map.insert("extensions".to_owned(), extension);
     }
     let after_apply = if is_mutation {
         shared.lock_faults().error_after_apply()

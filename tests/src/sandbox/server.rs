@@ -150,7 +150,11 @@ async fn handle(
         } else {
             body
         };
-        match graphql::handle(&shared, version, &body).await {
+        let debug_cost = headers
+            .get("shopify-graphql-cost-debug")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "1");
+        match graphql::handle(&shared, version, &body, debug_cost).await {
             Reply::Json(status, value) => {
                 let mut response = json_response(status, &value);
                 let headers = response.headers_mut();
