@@ -4,7 +4,12 @@
 //! # Layout
 //! - [`agent`]: start the real `plumbd` binary on a generated configuration, in a temporary
 //!   directory, and talk to it over its control socket.
+//! - [`sandbox`]: the Shopify sandbox, an Admin GraphQL API and webhook double that
+//!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
+//!   faults, signed webhooks with retries, orders); run in-process or as the
+//!   `shopify-sandbox` binary.
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
 pub mod agent;
+pub mod sandbox;
 pub mod webhooks;
