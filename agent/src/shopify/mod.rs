@@ -1,0 +1,41 @@
+//! The Shopify Admin GraphQL client: the only code that calls Shopify.
+//!
+//! # Invariants
+//! - Every call is paced by a model of Shopify's cost bucket, fed only by Shopify's own
+//!   `throttleStatus` reports ([`bucket`]); concurrent callers reserve points before
+//!   sending, so they never overdraw it together.
+//! - Every failure is classified once ([`response::classify`], [`error::ShopifyError`]):
+//!   transient failures are retried a bounded number of times inside the client and then
+//!   surface as transient for the queue; permanent ones surface at once.
+//! - A change is never applied twice by a retry: mutations Shopify makes idempotent carry
+//!   `@idempotent(key:)` with a key derived from the job and the variables
+//!   ([`idempotency`]); other mutations are not resent after an ambiguous failure.
+//! - Every document lives in `graphql/*.graphql` and is listed in [`documents::DOCUMENTS`],
+//!   which a test validates against every supported API version.
+//! - Ids are `u64` (they exceed 2^53), money is `rust_decimal::Decimal` from strings.
+//!
+//! # Layout
+//! - [`client`]: settings, the transport and its retry loop, counters.
+//! - [`bucket`]: the cost bucket model.
+//! - [`response`]: the GraphQL envelope and the classification of answers.
+//! - [`error`]: the error type, its class and its stable cause.
+//! - [`documents`]: the GraphQL documents.
+//! - [`idempotency`]: idempotency keys.
+//! - [`ids`]: Shopify's global ids and the numbers in them.
+//! - [`inventory`]: setting, adjusting and reading levels.
+
+pub mod bucket;
+pub mod client;
+pub mod documents;
+pub mod error;
+pub mod idempotency;
+pub mod ids;
+pub mod inventory;
+pub mod response;
+
+pub use bucket::CostBucket;
+pub use client::{ClientStats, ShopifyClient, ShopifyClientConfig};
+pub use error::ShopifyError;
+pub use inventory::{
+    AdjustRow, BatchOutcome, BatchStatus, InventoryLevel, SetName, SetOutcome, SetRequest, SetRow,
+};
