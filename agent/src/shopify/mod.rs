@@ -23,6 +23,9 @@
 //! - [`idempotency`]: idempotency keys.
 //! - [`ids`]: Shopify's global ids and the numbers in them.
 //! - [`inventory`]: setting, adjusting and reading levels.
+//! - [`locations`]: the shop's locations.
+//! - [`mapping`]: SKU <-> variant <-> inventory item, cached in the store.
+//! - [`pagination`]: cursor pagination.
 
 pub mod bucket;
 pub mod client;
@@ -31,6 +34,9 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod inventory;
+pub mod locations;
+pub mod mapping;
+pub mod pagination;
 pub mod response;
 
 pub use bucket::CostBucket;
@@ -39,3 +45,5 @@ pub use error::ShopifyError;
 pub use inventory::{
     AdjustRow, BatchOutcome, BatchStatus, InventoryLevel, SetName, SetOutcome, SetRequest, SetRow,
 };
+pub use locations::Location;
+pub use mapping::{SkuResolution, StoreOrShopify, VariantMatch};
