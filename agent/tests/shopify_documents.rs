@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 
-use plumb_agent::shopify::documents::{DOCUMENTS, OPERATIONS};
+use plumb_agent::shopify::documents::{BULK_QUERIES, DOCUMENTS, OPERATIONS};
 
 /// The API versions whose schemas are in the fixtures.
 const VERSIONS: &[&str] = &["2026-07", "2026-10"];
@@ -91,5 +91,38 @@ fn idempotent_mutations_carry_the_directive_on_the_field() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn every_graphql_file_is_listed() {
+    let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "src", "shopify", "graphql"]
+        .iter()
+        .collect();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "graphql") {
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                DOCUMENTS.iter().any(|(_, d)| *d == text),
+                "{} is not listed in DOCUMENTS",
+                path.display()
+            );
+        }
+    }
+    assert_eq!(files, DOCUMENTS.len(), "a document is listed twice");
+}
+
+#[test]
+fn bulk_queries_take_no_variables() {
+    for query in BULK_QUERIES {
+        assert!(
+            !query.document.contains('$'),
+            "{}: bulk queries cannot take variables",
+            query.name
+        );
+        assert!(DOCUMENTS.contains(&(query.name, query.document)));
     }
 }

@@ -62,6 +62,89 @@ operation!(
     true
 );
 operation!(LOCATIONS, "Locations", "locations.graphql", 60, true);
+operation!(
+    ORDERS_UPDATED_SINCE,
+    "OrdersUpdatedSince",
+    "orders_updated_since.graphql",
+    260,
+    true
+);
+operation!(ORDER, "Order", "order.graphql", 600, true);
+operation!(
+    ORDER_REFUND_IDS,
+    "OrderRefundIds",
+    "order_refund_ids.graphql",
+    110,
+    true
+);
+operation!(REFUND, "Refund", "refund.graphql", 600, true);
+operation!(
+    FULFILLMENT_ORDERS,
+    "FulfillmentOrders",
+    "fulfillment_orders.graphql",
+    600,
+    true
+);
+// No idempotency key exists for it: never resent after an ambiguous failure.
+operation!(
+    FULFILLMENT_CREATE,
+    "FulfillmentCreate",
+    "fulfillment_create.graphql",
+    20,
+    false
+);
+operation!(
+    WEBHOOK_SUBSCRIPTIONS,
+    "WebhookSubscriptions",
+    "webhook_subscriptions.graphql",
+    260,
+    true
+);
+operation!(
+    WEBHOOK_SUBSCRIPTION_CREATE,
+    "WebhookSubscriptionCreate",
+    "webhook_subscription_create.graphql",
+    20,
+    false
+);
+// Starting a bulk operation twice runs it twice (and may hit the concurrency cap): not
+// resent after an ambiguous failure.
+operation!(
+    BULK_OPERATION_RUN_QUERY,
+    "BulkOperationRunQuery",
+    "bulk_operation_run_query.graphql",
+    20,
+    false
+);
+operation!(
+    BULK_OPERATION,
+    "BulkOperation",
+    "bulk_operation.graphql",
+    10,
+    true
+);
+
+/// A query run as a bulk operation: sent as the `query` string of `bulkOperationRunQuery`,
+/// so it takes no variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkQuery {
+    /// The operation's name, as written in the document.
+    pub name: &'static str,
+    /// The document.
+    pub document: &'static str,
+}
+
+/// Every inventory item with its levels at every location.
+pub const BULK_INVENTORY_LEVELS: BulkQuery = BulkQuery {
+    name: "BulkInventoryLevels",
+    document: include_str!("graphql/bulk_inventory_levels.graphql"),
+};
+
+/// Every variant with its SKU and inventory item.
+pub const BULK_VARIANTS: BulkQuery = BulkQuery {
+    name: "BulkVariants",
+    document: include_str!("graphql/bulk_variants.graphql"),
+};
 
 /// Every operation, for the schema test and the sandbox.
 pub const OPERATIONS: &[Operation] = &[
@@ -70,20 +153,38 @@ pub const OPERATIONS: &[Operation] = &[
     INVENTORY_LEVELS,
     VARIANTS_BY_SKU,
     LOCATIONS,
+    ORDERS_UPDATED_SINCE,
+    ORDER,
+    ORDER_REFUND_IDS,
+    REFUND,
+    FULFILLMENT_ORDERS,
+    FULFILLMENT_CREATE,
+    WEBHOOK_SUBSCRIPTIONS,
+    WEBHOOK_SUBSCRIPTION_CREATE,
+    BULK_OPERATION_RUN_QUERY,
+    BULK_OPERATION,
 ];
 
-/// Every document as `(operation name, text)`, including the queries run as bulk
-/// operations (sent as a string argument, but validated like the rest).
+/// Every bulk query.
+pub const BULK_QUERIES: &[BulkQuery] = &[BULK_INVENTORY_LEVELS, BULK_VARIANTS];
+
+/// Every document as `(operation name, text)`: the operations and the bulk queries.
 pub const DOCUMENTS: &[(&str, &str)] = &[
-    (
-        INVENTORY_SET_QUANTITIES.name,
-        INVENTORY_SET_QUANTITIES.document,
-    ),
-    (
-        INVENTORY_ADJUST_QUANTITIES.name,
-        INVENTORY_ADJUST_QUANTITIES.document,
-    ),
+    (INVENTORY_SET_QUANTITIES.name, INVENTORY_SET_QUANTITIES.document),
+    (INVENTORY_ADJUST_QUANTITIES.name, INVENTORY_ADJUST_QUANTITIES.document),
     (INVENTORY_LEVELS.name, INVENTORY_LEVELS.document),
     (VARIANTS_BY_SKU.name, VARIANTS_BY_SKU.document),
     (LOCATIONS.name, LOCATIONS.document),
+    (ORDERS_UPDATED_SINCE.name, ORDERS_UPDATED_SINCE.document),
+    (ORDER.name, ORDER.document),
+    (ORDER_REFUND_IDS.name, ORDER_REFUND_IDS.document),
+    (REFUND.name, REFUND.document),
+    (FULFILLMENT_ORDERS.name, FULFILLMENT_ORDERS.document),
+    (FULFILLMENT_CREATE.name, FULFILLMENT_CREATE.document),
+    (WEBHOOK_SUBSCRIPTIONS.name, WEBHOOK_SUBSCRIPTIONS.document),
+    (WEBHOOK_SUBSCRIPTION_CREATE.name, WEBHOOK_SUBSCRIPTION_CREATE.document),
+    (BULK_OPERATION_RUN_QUERY.name, BULK_OPERATION_RUN_QUERY.document),
+    (BULK_OPERATION.name, BULK_OPERATION.document),
+    (BULK_INVENTORY_LEVELS.name, BULK_INVENTORY_LEVELS.document),
+    (BULK_VARIANTS.name, BULK_VARIANTS.document),
 ];
