@@ -170,8 +170,14 @@ pub const BULK_QUERIES: &[BulkQuery] = &[BULK_INVENTORY_LEVELS, BULK_VARIANTS];
 
 /// Every document as `(operation name, text)`: the operations and the bulk queries.
 pub const DOCUMENTS: &[(&str, &str)] = &[
-    (INVENTORY_SET_QUANTITIES.name, INVENTORY_SET_QUANTITIES.document),
-    (INVENTORY_ADJUST_QUANTITIES.name, INVENTORY_ADJUST_QUANTITIES.document),
+    (
+        INVENTORY_SET_QUANTITIES.name,
+        INVENTORY_SET_QUANTITIES.document,
+    ),
+    (
+        INVENTORY_ADJUST_QUANTITIES.name,
+        INVENTORY_ADJUST_QUANTITIES.document,
+    ),
     (INVENTORY_LEVELS.name, INVENTORY_LEVELS.document),
     (VARIANTS_BY_SKU.name, VARIANTS_BY_SKU.document),
     (LOCATIONS.name, LOCATIONS.document),
@@ -182,8 +188,14 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (FULFILLMENT_ORDERS.name, FULFILLMENT_ORDERS.document),
     (FULFILLMENT_CREATE.name, FULFILLMENT_CREATE.document),
     (WEBHOOK_SUBSCRIPTIONS.name, WEBHOOK_SUBSCRIPTIONS.document),
-    (WEBHOOK_SUBSCRIPTION_CREATE.name, WEBHOOK_SUBSCRIPTION_CREATE.document),
-    (BULK_OPERATION_RUN_QUERY.name, BULK_OPERATION_RUN_QUERY.document),
+    (
+        WEBHOOK_SUBSCRIPTION_CREATE.name,
+        WEBHOOK_SUBSCRIPTION_CREATE.document,
+    ),
+    (
+        BULK_OPERATION_RUN_QUERY.name,
+        BULK_OPERATION_RUN_QUERY.document,
+    ),
     (BULK_OPERATION.name, BULK_OPERATION.document),
     (BULK_INVENTORY_LEVELS.name, BULK_INVENTORY_LEVELS.document),
     (BULK_VARIANTS.name, BULK_VARIANTS.document),

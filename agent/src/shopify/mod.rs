@@ -24,6 +24,9 @@
 //! - [`ids`]: Shopify's global ids and the numbers in them.
 //! - [`inventory`]: setting, adjusting and reading levels.
 //! - [`locations`]: the shop's locations.
+//! - [`orders`], [`refunds`], [`fulfillment`]: what the order flows read and write.
+//! - [`money`]: decimal money and shared shapes.
+//! - [`webhooks`]: checking and repairing the app's webhook subscriptions.
 //! - [`mapping`]: SKU <-> variant <-> inventory item, cached in the store.
 //! - [`pagination`]: cursor pagination.
 
@@ -31,19 +34,31 @@ pub mod bucket;
 pub mod client;
 pub mod documents;
 pub mod error;
+pub mod fulfillment;
 pub mod idempotency;
 pub mod ids;
 pub mod inventory;
 pub mod locations;
 pub mod mapping;
+pub mod money;
+pub mod orders;
 pub mod pagination;
+pub mod refunds;
 pub mod response;
+pub mod webhooks;
 
 pub use bucket::CostBucket;
 pub use client::{ClientStats, ShopifyClient, ShopifyClientConfig};
 pub use error::ShopifyError;
+pub use fulfillment::{
+    CreatedFulfillment, FulfillmentOrder, FulfillmentOrderLine, FulfillmentRequest, Tracking,
+};
 pub use inventory::{
     AdjustRow, BatchOutcome, BatchStatus, InventoryLevel, SetName, SetOutcome, SetRequest, SetRow,
 };
 pub use locations::Location;
 pub use mapping::{SkuResolution, StoreOrShopify, VariantMatch};
+pub use money::{Money, MoneyBag};
+pub use orders::{LineItem, Order, OrderRef, OrdersPage};
+pub use refunds::Refund;
+pub use webhooks::{WebhookCheck, WebhookSubscription};

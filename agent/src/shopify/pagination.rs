@@ -37,3 +37,18 @@ pub struct Connection<T> {
 
 /// Objects per page: Shopify's maximum.
 pub const PAGE_SIZE: u32 = 250;
+
+#[derive(Debug, Deserialize)]
+struct Nodes<T> {
+    nodes: Vec<T>,
+}
+
+/// Serde: a connection read as its nodes only (the pages beyond are not asked for, or
+/// read separately).
+pub fn de_nodes<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Nodes::<T>::deserialize(deserializer)?.nodes)
+}
