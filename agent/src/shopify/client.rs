@@ -151,6 +151,9 @@ pub struct ShopifyClient {
 #[derive(Debug)]
 struct Inner {
     http: reqwest::Client,
+    /// For bulk results: no limit on the whole transfer (files can take minutes), only on
+    /// silence between bytes.
+    download: reqwest::Client,
     endpoint: String,
     config: ShopifyClientConfig,
     bucket: CostBucket,
@@ -167,9 +170,17 @@ impl ShopifyClient {
             .user_agent(concat!("plumb/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ShopifyError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        let download = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.request_timeout)
+            .gzip(true)
+            .user_agent(concat!("plumb/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ShopifyError::Invalid(format!("cannot build the HTTP client: {e}")))?;
         Ok(ShopifyClient {
             inner: Arc::new(Inner {
                 http,
+                download,
                 endpoint: config.endpoint(),
                 config,
                 bucket: CostBucket::new(),
@@ -186,6 +197,11 @@ impl ShopifyClient {
     /// The bucket model (for logs and tests).
     pub fn bucket(&self) -> &CostBucket {
         &self.inner.bucket
+    }
+
+    /// The client for bulk result downloads (which must not carry the access token).
+    pub(crate) fn download_client(&self) -> &reqwest::Client {
+        &self.inner.download
     }
 
     /// The counters so far.
@@ -364,6 +380,16 @@ fn throttled_wait(operation: &Operation, cost: Option<Cost>, bucket: &CostBucket
 }
 
 /// Classifies a transport error (no HTTP answer, or a body cut short).
+pub(crate) fn transport_error(error: &reqwest::Error) -> ShopifyError {
+    match transport_failure(error) {
+        Answer::Failed { error, .. } => error,
+        _ => ShopifyError::Connection {
+            message: error_chain(error),
+            before_send: false,
+        },
+    }
+}
+
 fn transport_failure(error: &reqwest::Error) -> Answer {
     let error = if error.is_timeout() {
         ShopifyError::Timeout

@@ -83,6 +83,13 @@ pub enum ShopifyError {
         /// Shopify's message.
         message: String,
     },
+    /// Shopify is already running as many bulk operations as it allows
+    /// (`OPERATION_IN_PROGRESS`): try again once one finished.
+    #[error("Shopify is already running its maximum of bulk operations: {message}")]
+    BulkBusy {
+        /// Shopify's message.
+        message: String,
+    },
     /// The answer did not have the shape this build expects (drift, or a broken proxy).
     #[error("unexpected response from Shopify: {0}")]
     Shape(String),
@@ -118,6 +125,8 @@ impl ShopifyError {
                 }
             }
             ShopifyError::Server { .. } | ShopifyError::Timeout => Retry::IfReplaySafe,
+            // Waiting belongs to the queue (minutes), not to the call (seconds).
+            ShopifyError::BulkBusy { .. } => Retry::Never,
             ShopifyError::Unauthorized { .. }
             | ShopifyError::Status { .. }
             | ShopifyError::Query { .. }
@@ -129,6 +138,9 @@ impl ShopifyError {
 
     /// Whether the job should be retried later (transient) or dead-lettered (permanent).
     pub fn class(&self) -> ErrorClass {
+        if let ShopifyError::BulkBusy { .. } = self {
+            return ErrorClass::Transient;
+        }
         match self.retry() {
             Retry::Always | Retry::IfReplaySafe => ErrorClass::Transient,
             Retry::Never => ErrorClass::Permanent,
@@ -154,6 +166,7 @@ impl ShopifyError {
             ShopifyError::Status { status, .. } => format!("shopify_http_{status}"),
             ShopifyError::Query { code, .. } => format!("shopify_query_error:{code}"),
             ShopifyError::UserError { code, .. } => format!("shopify_user_error:{code}"),
+            ShopifyError::BulkBusy { .. } => "shopify_bulk_busy".to_owned(),
             ShopifyError::Shape(_) => "shopify_unexpected_response".to_owned(),
             ShopifyError::Invalid(_) => "shopify_invalid_request".to_owned(),
         }

@@ -27,10 +27,12 @@
 //! - [`orders`], [`refunds`], [`fulfillment`]: what the order flows read and write.
 //! - [`money`]: decimal money and shared shapes.
 //! - [`webhooks`]: checking and repairing the app's webhook subscriptions.
+//! - [`bulk`], [`jsonl`]: bulk operations and their streamed JSONL results.
 //! - [`mapping`]: SKU <-> variant <-> inventory item, cached in the store.
 //! - [`pagination`]: cursor pagination.
 
 pub mod bucket;
+pub mod bulk;
 pub mod client;
 pub mod documents;
 pub mod error;
@@ -38,6 +40,7 @@ pub mod fulfillment;
 pub mod idempotency;
 pub mod ids;
 pub mod inventory;
+pub mod jsonl;
 pub mod locations;
 pub mod mapping;
 pub mod money;
@@ -48,6 +51,7 @@ pub mod response;
 pub mod webhooks;
 
 pub use bucket::CostBucket;
+pub use bulk::BulkOperation;
 pub use client::{ClientStats, ShopifyClient, ShopifyClientConfig};
 pub use error::ShopifyError;
 pub use fulfillment::{
@@ -56,6 +60,7 @@ pub use fulfillment::{
 pub use inventory::{
     AdjustRow, BatchOutcome, BatchStatus, InventoryLevel, SetName, SetOutcome, SetRequest, SetRow,
 };
+pub use jsonl::{BulkRecord, JsonlError, JsonlGrouper};
 pub use locations::Location;
 pub use mapping::{SkuResolution, StoreOrShopify, VariantMatch};
 pub use money::{Money, MoneyBag};
