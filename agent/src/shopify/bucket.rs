@@ -7,6 +7,12 @@
 //! - A call reserves its expected cost before it is sent and gives the reservation back when
 //!   its answer is in (or it is dropped), so concurrent callers never spend the same points
 //!   twice: `level + restored - reserved` must cover a cost before it is reserved.
+//! - A report is the bucket as Shopify read it at some moment between sending and
+//!   receiving; dating it on receipt under-counts the refill since, which errs towards
+//!   waiting. Answers come back out of order, so a report may predate spending a newer
+//!   answer already showed: the model takes the lower of its own projection and the
+//!   report, so a late answer never lifts it. Spending lowers every next report below the
+//!   projection, so the model keeps following Shopify's figures.
 //! - The expected cost of an operation is the `requestedQueryCost` Shopify last reported for
 //!   it; before that, the operation's static estimate.
 //! - All waiting is on tokio time, so tests run it under `tokio::time::pause()`.
@@ -206,8 +212,14 @@ impl Reservation {
     /// Gives the points back and takes the answer's report, if it had one.
     pub fn settle(mut self, status: Option<&ThrottleStatus>) {
         self.release();
-        if let Some(status) = status {
-            observe(&self.bucket, status);
+        if let Some(status) = status.filter(|s| usable(s)) {
+            let now = Instant::now();
+            let mut state = lock(&self.bucket);
+            let mut reading = Reading::from_status(status, now);
+            if let Some(current) = state.reading {
+                reading.available = reading.available.min(current.level(now));
+            }
+            state.reading = Some(reading);
         }
         self.bucket.changed.notify_waiters();
     }
@@ -241,6 +253,13 @@ fn lock(inner: &Inner) -> MutexGuard<'_, State> {
 }
 
 fn observe(inner: &Inner, status: &ThrottleStatus) {
+    if usable(status) {
+        lock(inner).reading = Some(Reading::from_status(status, Instant::now()));
+        inner.changed.notify_waiters();
+    }
+}
+
+fn usable(status: &ThrottleStatus) -> bool {
     let usable = [
         status.maximum_available,
         status.currently_available,
@@ -250,15 +269,19 @@ fn observe(inner: &Inner, status: &ThrottleStatus) {
     .all(|n| n.is_finite() && *n >= 0.0);
     if !usable {
         tracing::warn!(?status, "ignoring an unusable throttle status from Shopify");
-        return;
     }
-    lock(inner).reading = Some(Reading {
-        max: status.maximum_available,
-        available: status.currently_available,
-        restore: status.restore_rate,
-        at: Instant::now(),
-    });
-    inner.changed.notify_waiters();
+    usable
+}
+
+impl Reading {
+    fn from_status(status: &ThrottleStatus, at: Instant) -> Reading {
+        Reading {
+            max: status.maximum_available,
+            available: status.currently_available,
+            restore: status.restore_rate,
+            at,
+        }
+    }
 }
 
 fn refill_time(deficit: f64, restore: f64) -> Duration {
@@ -433,5 +456,26 @@ mod tests {
         let start = Instant::now();
         let _r = bucket.reserve_points(100.0).await;
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_report_never_lifts_the_model_above_its_projection() {
+        let bucket = CostBucket::new();
+        bucket.observe(&status(1000.0, 500.0, 0.0));
+        let (a, b) = (
+            bucket.reserve_points(100.0).await,
+            bucket.reserve_points(100.0).await,
+        );
+        // B was answered first: Shopify had run A and B by then.
+        b.settle(Some(&status(1000.0, 300.0, 0.0)));
+        assert_eq!(bucket.snapshot().available, Some(300.0));
+        // A's answer is older news (Shopify read 400 before running B): not a refund.
+        a.settle(Some(&status(1000.0, 400.0, 0.0)));
+        assert_eq!(bucket.snapshot().available, Some(300.0));
+        assert_eq!(bucket.snapshot().reserved, 0.0);
+        // A lower report always wins.
+        let c = bucket.reserve_points(10.0).await;
+        c.settle(Some(&status(1000.0, 250.0, 0.0)));
+        assert_eq!(bucket.snapshot().available, Some(250.0));
     }
 }

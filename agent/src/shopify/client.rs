@@ -9,8 +9,9 @@
 //! - Other transient failures are resent at most `max_attempts - 1` times, with exponential
 //!   backoff and full jitter, and only when resending cannot apply a change twice (see
 //!   [`Retry`]). Then the error is returned, transient, for the queue to retry later.
-//! - Retries log at warn; only giving up logs at error. An authorisation failure logs at
-//!   error with an `alert` field: a person must fix the token.
+//! - Retries and failures log at warn (the job's fate is logged by the worker and the
+//!   store); an authorisation failure logs at error with an `alert` field: a person must
+//!   fix the token.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -260,7 +261,8 @@ impl ShopifyClient {
             if let Some(requested) = cost.and_then(|c| c.requested_query_cost) {
                 bucket.learn(operation, requested);
             }
-            if let Some(actual) = cost.and_then(|c| c.actual_query_cost) {
+            let actual = cost.and_then(|c| c.actual_query_cost);
+            if let Some(actual) = actual {
                 // Costs are whole points; the report may spell them as floats.
                 counters
                     .points_spent
@@ -320,7 +322,10 @@ impl ShopifyClient {
                     "Shopify refused the access token: token revoked or scope missing; reinstall or re-grant the app"
                 );
             } else {
-                tracing::error!(
+                // The job's outcome is logged where it is decided: a retry at warn by the
+                // worker, a dead letter at error by the store. Logging it here at error too
+                // would page twice for one failure.
+                tracing::warn!(
                     operation = operation.name,
                     cause = %error.cause(),
                     class = %error.class(),

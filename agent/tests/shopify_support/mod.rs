@@ -63,20 +63,42 @@ impl Seen {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Answers computed from the request, instead of a fixed script.
+pub type Responder = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+
+#[derive(Clone)]
 pub struct Script {
     replies: Arc<Mutex<VecDeque<Reply>>>,
+    responder: Option<Responder>,
     seen: Arc<Mutex<Vec<Seen>>>,
     pub base_url: String,
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 impl Script {
     /// Starts a server that answers with `replies` in order (and 500 when they run out).
     pub async fn start(replies: Vec<Reply>) -> Script {
+        Script::launch(replies, None).await
+    }
+
+    /// Starts a server that answers every request with `responder`.
+    pub async fn start_with(responder: Responder) -> Script {
+        Script::launch(Vec::new(), Some(responder)).await
+    }
+
+    async fn launch(replies: Vec<Reply>, responder: Option<Responder>) -> Script {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let script = Script {
             replies: Arc::new(Mutex::new(replies.into())),
+            responder,
             seen: Arc::new(Mutex::new(Vec::new())),
             base_url,
         };
@@ -106,8 +128,9 @@ impl Script {
             let Some(seen) = read_request(&mut stream).await else {
                 return;
             };
+            let computed = self.responder.as_ref().map(|respond| respond(&seen));
             self.seen.lock().unwrap().push(seen);
-            let reply = self.replies.lock().unwrap().pop_front();
+            let reply = computed.or_else(|| self.replies.lock().unwrap().pop_front());
             let reply = reply.unwrap_or_else(|| Reply::json(500, r#"{"errors":"script ran out"}"#));
             match reply {
                 Reply::Hangup => return,
