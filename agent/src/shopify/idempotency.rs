@@ -20,6 +20,18 @@ fn namespace() -> Uuid {
 
 /// The key for `operation` sending `variables` (without the key itself) on behalf of `job`.
 pub fn idempotency_key(job: JobId, operation: &str, variables: &Value) -> String {
+    idempotency_key_generation(job, operation, variables, 0)
+}
+
+/// The key of a later generation: used when Shopify refuses a key because its first use
+/// failed (nothing was applied, and that key can never succeed). Generation 0 is
+/// [`idempotency_key`].
+pub fn idempotency_key_generation(
+    job: JobId,
+    operation: &str,
+    variables: &Value,
+    generation: u32,
+) -> String {
     let mut digest = Sha256::new();
     write_canonical(variables, &mut digest);
     let hash = digest.finalize();
@@ -29,6 +41,10 @@ pub fn idempotency_key(job: JobId, operation: &str, variables: &Value) -> String
     name.extend_from_slice(operation.as_bytes());
     name.push(0);
     name.extend_from_slice(&hash);
+    if generation > 0 {
+        name.push(0);
+        name.extend_from_slice(&generation.to_be_bytes());
+    }
     Uuid::new_v5(&namespace(), &name).to_string()
 }
 
@@ -109,6 +125,12 @@ mod tests {
         assert_ne!(
             base,
             idempotency_key(JobId(7), "inventoryAdjustQuantities", &vars)
+        );
+        let next = idempotency_key_generation(JobId(7), "inventorySetQuantities", &vars, 1);
+        assert_ne!(base, next);
+        assert_eq!(
+            next,
+            idempotency_key_generation(JobId(7), "inventorySetQuantities", &vars, 1)
         );
         // Array order is meaningful (rows map to error indexes): a reordered batch is a
         // different request.

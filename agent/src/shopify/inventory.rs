@@ -14,19 +14,23 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use plumb_common::JobId;
 
 use super::client::ShopifyClient;
-use super::documents::{INVENTORY_ADJUST_QUANTITIES, INVENTORY_LEVELS, INVENTORY_SET_QUANTITIES};
+use super::documents::{
+    INVENTORY_ADJUST_QUANTITIES, INVENTORY_LEVELS, INVENTORY_SET_QUANTITIES, Operation,
+};
 use super::error::ShopifyError;
-use super::idempotency::idempotency_key;
+use super::idempotency::idempotency_key_generation;
 use super::ids::{Kind, gid, parse_gid_of};
 use super::response::UserError;
 
 /// Shopify's cap on input arrays, and so on rows per `inventorySetQuantities` call.
 pub const MAX_ROWS_PER_CALL: usize = 250;
+/// Fresh keys tried after `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED` before giving up.
+const MAX_KEY_GENERATION: u32 = 2;
 /// Items per levels read: about 3 points each, well under the 1,000-point cap per query.
 pub const ITEMS_PER_LEVELS_CALL: usize = 100;
 
@@ -160,6 +164,25 @@ impl SetOutcome {
             .collect()
     }
 
+    /// What the job should report when not everything was applied, stale rows aside
+    /// (those are the caller's to resolve): a permanent failure if any batch had one, else
+    /// a transient one (a batch failed transiently, or Shopify was still running the same
+    /// key). `None` when every batch was applied or stale.
+    pub fn failure(&self) -> Option<crate::store::Failure> {
+        if let Some(error) = self.first_error() {
+            return Some(error.clone().into());
+        }
+        self.batches
+            .iter()
+            .any(|b| b.status == BatchStatus::ConcurrentRequest)
+            .then(|| {
+                crate::store::Failure::transient(
+                    "shopify_idempotency_concurrent_request",
+                    "Shopify is still running an earlier attempt of this change; retry later with the same key",
+                )
+            })
+    }
+
     /// The first failure, preferring permanent ones (they decide the job's fate).
     pub fn first_error(&self) -> Option<&ShopifyError> {
         let mut errors = self.batches.iter().filter_map(|b| match &b.status {
@@ -197,25 +220,14 @@ struct QuantityInput {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SetData {
-    inventory_set_quantities: Option<MutationPayload>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AdjustData {
-    inventory_adjust_quantities: Option<MutationPayload>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct MutationPayload {
     #[serde(default)]
     user_errors: Vec<UserError>,
 }
 
-/// The outcome of one mutation's user errors, for a batch starting at row `offset`.
-fn batch_status(errors: Vec<UserError>, offset: usize, len: usize) -> BatchStatus {
+/// The outcome of one mutation's user errors, for a batch starting at row `offset` whose
+/// rows are the input list `list` (`quantities`, `changes`).
+fn batch_status(errors: Vec<UserError>, list: &str, offset: usize, len: usize) -> BatchStatus {
     if errors.is_empty() {
         return BatchStatus::Applied;
     }
@@ -233,7 +245,7 @@ fn batch_status(errors: Vec<UserError>, offset: usize, len: usize) -> BatchStatu
     }
     let mut rows: Vec<usize> = stale
         .iter()
-        .filter_map(|e| e.row("quantities"))
+        .filter_map(|e| e.row(list))
         .filter(|row| *row < len)
         .map(|row| row + offset)
         .collect();
@@ -335,33 +347,70 @@ impl ShopifyClient {
             "referenceDocumentUri": reference_document_uri(request.job),
             "quantities": quantities,
         });
-        let key = idempotency_key(request.job, INVENTORY_SET_QUANTITIES.name, &input);
-        let variables = json!({"input": input, "idempotencyKey": key});
-        let status = match self
-            .execute::<SetData>(&INVENTORY_SET_QUANTITIES, variables)
-            .await
-        {
-            Ok(SetData {
-                inventory_set_quantities: Some(payload),
-            }) => batch_status(payload.user_errors, range.start, range.len()),
-            Ok(SetData {
-                inventory_set_quantities: None,
-            }) => BatchStatus::Failed(ShopifyError::Shape(
-                "inventorySetQuantities returned null".to_owned(),
-            )),
-            Err(error) => BatchStatus::Failed(error),
-        };
-        if let BatchStatus::Stale { rows } = &status {
+        let outcome = self
+            .keyed_batch(
+                &INVENTORY_SET_QUANTITIES,
+                "inventorySetQuantities",
+                "quantities",
+                request.job,
+                input,
+                range,
+            )
+            .await;
+        if let BatchStatus::Stale { rows } = &outcome.status {
             tracing::info!(
                 job = %request.job,
                 stale = rows.len(),
                 "inventory batch refused: levels changed since they were read"
             );
         }
-        BatchOutcome {
-            rows: range,
-            idempotency_key: key,
-            status,
+        outcome
+    }
+
+    /// Sends one batch mutation under its idempotency key. Shopify refuses a key whose
+    /// first use failed (`IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED`); that attempt applied
+    /// nothing, so the batch is sent again under the key's next generation, a key just as
+    /// deterministic, so a later retry of the job finds the same one.
+    async fn keyed_batch(
+        &self,
+        operation: &Operation,
+        field: &str,
+        list: &str,
+        job: JobId,
+        input: Value,
+        range: std::ops::Range<usize>,
+    ) -> BatchOutcome {
+        let mut generation = 0;
+        loop {
+            let key = idempotency_key_generation(job, operation.name, &input, generation);
+            let variables = json!({"input": input, "idempotencyKey": key});
+            let status = match self.execute_raw(operation, variables).await {
+                Ok(data) => match data.get(field).cloned().map(serde_json::from_value) {
+                    Some(Ok(MutationPayload { user_errors })) => {
+                        let failed_before = user_errors
+                            .iter()
+                            .any(|e| e.code() == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED");
+                        if failed_before && generation < MAX_KEY_GENERATION {
+                            generation += 1;
+                            tracing::info!(%job, generation, "earlier attempt under this key failed; sending under the next key");
+                            continue;
+                        }
+                        batch_status(user_errors, list, range.start, range.len())
+                    }
+                    Some(Err(e)) => {
+                        BatchStatus::Failed(ShopifyError::Shape(format!("{field}: {e}")))
+                    }
+                    None => {
+                        BatchStatus::Failed(ShopifyError::Shape(format!("{field} returned null")))
+                    }
+                },
+                Err(error) => BatchStatus::Failed(error),
+            };
+            return BatchOutcome {
+                rows: range,
+                idempotency_key: key,
+                status,
+            };
         }
     }
 
@@ -375,7 +424,7 @@ impl ShopifyClient {
     ) -> Result<SetOutcome, ShopifyError> {
         let mut batches = Vec::new();
         for range in batch_ranges(rows.len(), MAX_ROWS_PER_CALL) {
-            let changes: Vec<serde_json::Value> = rows
+            let changes: Vec<Value> = rows
                 .get(range.clone())
                 .unwrap_or_default()
                 .iter()
@@ -394,43 +443,22 @@ impl ShopifyClient {
                 "referenceDocumentUri": reference_document_uri(job),
                 "changes": changes,
             });
-            let key = idempotency_key(job, INVENTORY_ADJUST_QUANTITIES.name, &input);
-            let variables = json!({"input": input, "idempotencyKey": key});
-            let status = match self
-                .execute::<AdjustData>(&INVENTORY_ADJUST_QUANTITIES, variables)
-                .await
+            let outcome = self
+                .keyed_batch(
+                    &INVENTORY_ADJUST_QUANTITIES,
+                    "inventoryAdjustQuantities",
+                    "changes",
+                    job,
+                    input,
+                    range,
+                )
+                .await;
+            if let BatchStatus::Failed(error) = &outcome.status
+                && error.is_alert()
             {
-                Ok(AdjustData {
-                    inventory_adjust_quantities: Some(payload),
-                }) => {
-                    // Adjust errors name `changes`, not `quantities`.
-                    let errors = payload
-                        .user_errors
-                        .into_iter()
-                        .map(|mut e| {
-                            if let Some(field) = e.field.as_mut() {
-                                for part in field.iter_mut().filter(|p| *p == "changes") {
-                                    "quantities".clone_into(part);
-                                }
-                            }
-                            e
-                        })
-                        .collect();
-                    batch_status(errors, range.start, range.len())
-                }
-                Ok(AdjustData {
-                    inventory_adjust_quantities: None,
-                }) => BatchStatus::Failed(ShopifyError::Shape(
-                    "inventoryAdjustQuantities returned null".to_owned(),
-                )),
-                Err(error) if error.is_alert() => return Err(error),
-                Err(error) => BatchStatus::Failed(error),
-            };
-            batches.push(BatchOutcome {
-                rows: range,
-                idempotency_key: key,
-                status,
-            });
+                return Err(error.clone());
+            }
+            batches.push(outcome);
         }
         Ok(SetOutcome { batches })
     }
@@ -522,14 +550,14 @@ mod tests {
             ),
         ];
         assert_eq!(
-            batch_status(errors, 250, 250),
+            batch_status(errors, "quantities", 250, 250),
             BatchStatus::Stale {
                 rows: vec![250, 253]
             }
         );
         let unplaced = vec![user_error("CHANGE_FROM_QUANTITY_STALE", &[])];
         assert_eq!(
-            batch_status(unplaced, 10, 2),
+            batch_status(unplaced, "quantities", 10, 2),
             BatchStatus::Stale { rows: vec![10, 11] }
         );
     }
@@ -539,6 +567,7 @@ mod tests {
         assert_eq!(
             batch_status(
                 vec![user_error("IDEMPOTENCY_CONCURRENT_REQUEST", &[])],
+                "quantities",
                 0,
                 1
             ),
@@ -549,6 +578,7 @@ mod tests {
                 user_error("CHANGE_FROM_QUANTITY_STALE", &["input", "quantities", "0"]),
                 user_error("INVALID_QUANTITY_TOO_HIGH", &["input", "quantities", "1"]),
             ],
+            "quantities",
             0,
             2,
         );
@@ -560,6 +590,46 @@ mod tests {
             "shopify_user_error:INVALID_QUANTITY_TOO_HIGH"
         );
         assert_eq!(error.class(), plumb_common::ErrorClass::Permanent);
-        assert_eq!(batch_status(Vec::new(), 0, 1), BatchStatus::Applied);
+        assert_eq!(
+            batch_status(Vec::new(), "quantities", 0, 1),
+            BatchStatus::Applied
+        );
+    }
+
+    #[test]
+    fn the_outcome_becomes_the_job_failure() {
+        let batch = |status| BatchOutcome {
+            rows: 0..1,
+            idempotency_key: String::new(),
+            status,
+        };
+        let outcome = SetOutcome {
+            batches: vec![
+                batch(BatchStatus::Applied),
+                batch(BatchStatus::Stale { rows: vec![0] }),
+            ],
+        };
+        assert_eq!(outcome.failure(), None);
+        let outcome = SetOutcome {
+            batches: vec![
+                batch(BatchStatus::ConcurrentRequest),
+                batch(BatchStatus::Failed(ShopifyError::Timeout)),
+                batch(BatchStatus::Failed(ShopifyError::UserError {
+                    code: "INVALID_LOCATION".into(),
+                    field: vec![],
+                    message: "no".into(),
+                })),
+            ],
+        };
+        let failure = outcome.failure().unwrap();
+        assert_eq!(failure.cause, "shopify_user_error:INVALID_LOCATION");
+        assert_eq!(failure.class, plumb_common::ErrorClass::Permanent);
+        let outcome = SetOutcome {
+            batches: vec![batch(BatchStatus::ConcurrentRequest)],
+        };
+        assert_eq!(
+            outcome.failure().unwrap().class,
+            plumb_common::ErrorClass::Transient
+        );
     }
 }
