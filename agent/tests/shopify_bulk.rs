@@ -10,7 +10,7 @@ use futures::StreamExt;
 
 use plumb_agent::config::Secret;
 use plumb_agent::shopify::documents::BULK_INVENTORY_LEVELS;
-use plumb_agent::shopify::{ShopifyClient, ShopifyClientConfig, ShopifyError};
+use plumb_agent::shopify::{BulkLayout, ShopifyClient, ShopifyClientConfig, ShopifyError};
 use plumb_common::ErrorClass;
 
 use shopify_support::{Reply, Script, ok_body};
@@ -65,12 +65,16 @@ async fn a_bulk_query_runs_is_awaited_and_streams_grouped_records() {
     )])
     .await;
     let client = client_for(&script);
-    let id = client.run_bulk_query(&BULK_INVENTORY_LEVELS).await.unwrap();
+    let id = client
+        .run_bulk_query(&BULK_INVENTORY_LEVELS, BulkLayout::Grouped)
+        .await
+        .unwrap();
     assert_eq!(id, 42);
     assert_eq!(
         script.seen()[0].body["variables"]["query"],
         BULK_INVENTORY_LEVELS.document
     );
+    assert_eq!(script.seen()[0].body["variables"]["groupObjects"], true);
 
     // Running, then the finish webhook wakes the waiter long before the 1-hour poll.
     let url = format!("{}/results.jsonl", script.base_url);
@@ -98,7 +102,10 @@ async fn a_bulk_query_runs_is_awaited_and_streams_grouped_records() {
 
     let file = jsonl(3_000);
     script.push(Reply::json(200, &file));
-    let records: Vec<_> = client.bulk_records(&url).collect().await;
+    let records: Vec<_> = client
+        .bulk_records(&url, BulkLayout::Grouped)
+        .collect()
+        .await;
     assert_eq!(records.len(), 3_000);
     for (i, record) in records.into_iter().enumerate() {
         let record = record.unwrap();
@@ -132,7 +139,7 @@ async fn busy_failed_and_expired_bulk_operations() {
     .await;
     let client = client_for(&script);
     let error = client
-        .run_bulk_query(&BULK_INVENTORY_LEVELS)
+        .run_bulk_query(&BULK_INVENTORY_LEVELS, BulkLayout::Flat)
         .await
         .unwrap_err();
     assert!(matches!(error, ShopifyError::BulkBusy { .. }), "{error:?}");
@@ -144,7 +151,10 @@ async fn busy_failed_and_expired_bulk_operations() {
     );
 
     let url = format!("{}/expired.jsonl", script.base_url);
-    let records: Vec<_> = client.bulk_records(&url).collect().await;
+    let records: Vec<_> = client
+        .bulk_records(&url, BulkLayout::Grouped)
+        .collect()
+        .await;
     assert_eq!(records.len(), 1);
     let error = records[0].as_ref().unwrap_err();
     assert_eq!(error.cause(), "shopify_http_403");
@@ -154,7 +164,10 @@ async fn busy_failed_and_expired_bulk_operations() {
     );
 
     // Records before a bad line are handed out, then the error, then nothing.
-    let records: Vec<_> = client.bulk_records(&url).collect().await;
+    let records: Vec<_> = client
+        .bulk_records(&url, BulkLayout::Grouped)
+        .collect()
+        .await;
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(records[0].as_ref().unwrap().object["id"], "0");
     assert_eq!(

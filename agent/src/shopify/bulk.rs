@@ -18,7 +18,7 @@ use super::client::{ShopifyClient, transport_error};
 use super::documents::{BULK_OPERATION, BULK_OPERATION_RUN_QUERY, BulkQuery};
 use super::error::{ShopifyError, excerpt};
 use super::ids::{Kind, de_gid, gid};
-use super::jsonl::{BulkRecord, JsonlGrouper};
+use super::jsonl::{BulkLayout, BulkRecord, JsonlGrouper};
 use super::response::UserError;
 
 /// A bulk operation's state.
@@ -102,12 +102,20 @@ struct StatusData {
 }
 
 impl ShopifyClient {
-    /// Starts `query` as a bulk operation and returns its id. `OPERATION_IN_PROGRESS` (too
+    /// Starts `query` as a bulk operation and returns its id; `layout` asks for grouped
+    /// output or not, and the result must be read with the same layout. Grouping is slower
+    /// at Shopify: ask for it when records are needed whole. `OPERATION_IN_PROGRESS` (too
     /// many running) is [`ShopifyError::BulkBusy`], transient.
-    pub async fn run_bulk_query(&self, query: &BulkQuery) -> Result<u64, ShopifyError> {
-        let data: RunData = self
-            .execute(&BULK_OPERATION_RUN_QUERY, json!({"query": query.document}))
-            .await?;
+    pub async fn run_bulk_query(
+        &self,
+        query: &BulkQuery,
+        layout: BulkLayout,
+    ) -> Result<u64, ShopifyError> {
+        let variables = json!({
+            "query": query.document,
+            "groupObjects": layout == BulkLayout::Grouped,
+        });
+        let data: RunData = self.execute(&BULK_OPERATION_RUN_QUERY, variables).await?;
         let payload = data
             .bulk_operation_run_query
             .ok_or_else(|| ShopifyError::Shape("bulkOperationRunQuery returned null".to_owned()))?;
@@ -167,11 +175,13 @@ impl ShopifyClient {
         }
     }
 
-    /// Streams the records of a result file: each root object with everything nested under
-    /// it, parsed as the bytes arrive.
+    /// Streams the records of a result file, parsed as the bytes arrive: with
+    /// [`BulkLayout::Grouped`] each root object with everything nested under it, with
+    /// [`BulkLayout::Flat`] every line on its own.
     pub fn bulk_records(
         &self,
         url: &str,
+        layout: BulkLayout,
     ) -> impl Stream<Item = Result<BulkRecord, ShopifyError>> + Send + 'static {
         let request = self.download_client().get(url);
         let started = async move {
@@ -190,13 +200,13 @@ impl ShopifyClient {
             Ok(response.bytes_stream().boxed())
         };
         let state = Download::Starting(Box::pin(started));
-        futures::stream::unfold(state, |state| async move {
+        futures::stream::unfold(state, move |state| async move {
             match state {
                 Download::Starting(start) => match start.await {
                     Ok(bytes) => {
                         next_record(Download::Reading {
                             bytes,
-                            grouper: JsonlGrouper::default(),
+                            grouper: JsonlGrouper::from(layout),
                             ready: VecDeque::new(),
                         })
                         .await

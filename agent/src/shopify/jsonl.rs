@@ -1,10 +1,12 @@
 //! The JSONL result of a bulk operation, parsed as it streams in.
 //!
 //! Shopify flattens nested connections: each node is its own line, and a nested node names
-//! its parent with `__parentId`. A parent's line comes before its children's, and a root's
-//! descendants come before the next root, so a root and everything under it can be handed
-//! out together as soon as the next root starts, holding one group in memory at a time,
-//! never the file.
+//! its parent with `__parentId`. With `groupObjects: true` ([`BulkLayout::Grouped`]) a
+//! parent's line comes before its children's and a root's descendants before the next
+//! root, so a root and everything under it can be handed out together as soon as the next
+//! root starts, holding one group in memory at a time, never the file. Without grouping
+//! (Shopify's default, faster) lines come in no guaranteed order, so each line is handed
+//! out on its own ([`BulkLayout::Flat`]) and the caller joins by `__parentId`.
 //!
 //! # Invariants
 //! - Bytes are split into lines by our own buffer: a chunk may end anywhere, even inside a
@@ -57,6 +59,15 @@ pub enum JsonlError {
     },
 }
 
+/// How a bulk result file is laid out, as asked for when the operation was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkLayout {
+    /// `groupObjects: true`: descendants follow their root; records come grouped.
+    Grouped,
+    /// `groupObjects: false`: any order; every line is its own record, `__parentId` kept.
+    Flat,
+}
+
 /// The default longest line: a single object with its scalars, far below this.
 pub const MAX_LINE: usize = 8 * 1024 * 1024;
 
@@ -68,6 +79,7 @@ pub struct JsonlGrouper {
     ids: HashSet<String>,
     line: u64,
     max_line: usize,
+    layout: BulkLayout,
 }
 
 impl Default for JsonlGrouper {
@@ -76,8 +88,17 @@ impl Default for JsonlGrouper {
     }
 }
 
+impl From<BulkLayout> for JsonlGrouper {
+    fn from(layout: BulkLayout) -> Self {
+        JsonlGrouper {
+            layout,
+            ..JsonlGrouper::default()
+        }
+    }
+}
+
 impl JsonlGrouper {
-    /// A grouper refusing lines longer than `max_line` bytes.
+    /// A grouper for a grouped file, refusing lines longer than `max_line` bytes.
     pub fn new(max_line: usize) -> JsonlGrouper {
         JsonlGrouper {
             buffer: Vec::new(),
@@ -85,6 +106,7 @@ impl JsonlGrouper {
             ids: HashSet::new(),
             line: 0,
             max_line,
+            layout: BulkLayout::Grouped,
         }
     }
 
@@ -136,6 +158,13 @@ impl JsonlGrouper {
             line: self.line,
             message: e.to_string(),
         })?;
+        if self.layout == BulkLayout::Flat {
+            out.push(BulkRecord {
+                object: value,
+                children: Vec::new(),
+            });
+            return Ok(());
+        }
         let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
         match value.get("__parentId").and_then(Value::as_str) {
             Some(parent) => {
@@ -274,6 +303,28 @@ mod tests {
             JsonlError::LineTooLong { line: 1, max: 16 }
         );
         assert!(parse(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn flat_files_hand_out_every_line_in_any_order() {
+        let file = concat!(
+            r#"{"x":1,"__parentId":"gid://shopify/InventoryItem/2"}"#,
+            "\n",
+            r#"{"id":"gid://shopify/InventoryItem/1"}"#,
+            "\n",
+            r#"{"id":"gid://shopify/InventoryItem/2"}"#,
+        );
+        let bytes = file.as_bytes();
+        for at in 0..=bytes.len() {
+            let mut grouper = JsonlGrouper::from(BulkLayout::Flat);
+            let mut out = Vec::new();
+            grouper.push(&bytes[..at], &mut out).unwrap();
+            grouper.push(&bytes[at..], &mut out).unwrap();
+            grouper.finish(&mut out).unwrap();
+            assert_eq!(out.len(), 3);
+            assert_eq!(out[0].object["__parentId"], "gid://shopify/InventoryItem/2");
+            assert!(out.iter().all(|r| r.children.is_empty()));
+        }
     }
 
     #[test]

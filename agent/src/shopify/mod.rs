@@ -60,7 +60,7 @@ pub use fulfillment::{
 pub use inventory::{
     AdjustRow, BatchOutcome, BatchStatus, InventoryLevel, SetName, SetOutcome, SetRequest, SetRow,
 };
-pub use jsonl::{BulkRecord, JsonlError, JsonlGrouper};
+pub use jsonl::{BulkLayout, BulkRecord, JsonlError, JsonlGrouper};
 pub use locations::Location;
 pub use mapping::{SkuResolution, StoreOrShopify, VariantMatch};
 pub use money::{Money, MoneyBag};
