@@ -149,6 +149,7 @@ async fn busy_failed_and_expired_bulk_operations() {
         1,
         "busy is retried by the queue, not the call"
     );
+    assert_eq!(script.seen()[0].body["variables"]["groupObjects"], false);
 
     let url = format!("{}/expired.jsonl", script.base_url);
     let records: Vec<_> = client
