@@ -183,3 +183,57 @@ async fn locations_walk_every_page_and_keep_big_ids() {
     assert!(!locations[1].is_active);
     assert_eq!(script.seen()[1].body["variables"]["after"], "p2");
 }
+
+#[tokio::test]
+async fn the_cache_fills_from_a_bulk_variants_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("plumb.redb"), StoreSettings::default(), T0).unwrap();
+    let clock = Clock::tokio(T0);
+    let line = |id: u64, sku: &str, item: u64| {
+        format!(
+            "{{\"id\":\"gid://shopify/ProductVariant/{id}\",\"sku\":{sku},\"inventoryItem\":{{\"id\":\"gid://shopify/InventoryItem/{item}\",\"tracked\":true}}}}\n"
+        )
+    };
+    let mut file = String::new();
+    for i in 0..2_500u64 {
+        file.push_str(&line(i, &format!("\"S-{i}\""), 10_000 + i));
+    }
+    file.push_str(&line(9_001, "\"S-7\"", 99_001));
+    file.push_str(&line(9_002, "null", 99_002));
+    file.push_str(&line(9_003, "\"  \"", 99_003));
+    // A stale cache entry for the SKU that turned out to be duplicated.
+    let stale = SkuMapping {
+        sku: "S-7".into(),
+        variant_id: 7,
+        inventory_item_id: 10_007,
+        tracked: true,
+        refreshed_at: T0,
+    };
+    store
+        .write(move |ctx| ctx.record_sku_mappings(&[stale]))
+        .await
+        .unwrap();
+    let script = Script::start(vec![Reply::json(200, &file)]).await;
+    let client = client_for(&script);
+    let url = format!("{}/variants.jsonl", script.base_url);
+    let fill = client
+        .cache_skus_from_bulk(&store, &clock, &url)
+        .await
+        .unwrap();
+    assert_eq!(
+        (fill.cached, fill.duplicates, fill.without_sku),
+        (2_499, 1, 2)
+    );
+    let cached = store
+        .sku_mappings(vec!["S-0".into(), "S-2499".into(), "S-7".into()])
+        .await
+        .unwrap();
+    let skus: Vec<&str> = cached.iter().map(|m| m.sku.as_str()).collect();
+    assert_eq!(skus, vec!["S-0", "S-2499"]);
+    assert_eq!(store.sku_of_item(10_007).await.unwrap(), None);
+    assert_eq!(
+        store.sku_of_item(12_499).await.unwrap(),
+        Some("S-2499".into())
+    );
+    store.close().await;
+}

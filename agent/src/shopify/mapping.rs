@@ -186,6 +186,97 @@ impl ShopifyClient {
     }
 }
 
+/// What [`ShopifyClient::cache_skus_from_bulk`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SkuCacheFill {
+    /// SKUs cached.
+    pub cached: usize,
+    /// SKUs carried by several variants: left out (and forgotten if cached).
+    pub duplicates: usize,
+    /// Variants without a SKU.
+    pub without_sku: usize,
+}
+
+/// Mappings per store write when filling the cache from a bulk result.
+const FILL_BATCH: usize = 1_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkVariantLine {
+    #[serde(deserialize_with = "de_gid")]
+    id: u64,
+    sku: Option<String>,
+    inventory_item: ItemNode,
+}
+
+impl ShopifyClient {
+    /// Fills the SKU cache from the result of a [`super::documents::BULK_VARIANTS`] bulk
+    /// operation (any layout: its lines have no children): one pass over the catalogue
+    /// instead of a search per 50 SKUs. Holds only SKU -> ids while reading, never the file.
+    pub async fn cache_skus_from_bulk(
+        &self,
+        store: &Store,
+        clock: &Clock,
+        url: &str,
+    ) -> Result<SkuCacheFill, StoreOrShopify> {
+        use futures::StreamExt;
+
+        let mut by_sku: HashMap<String, Option<VariantMatch>> = HashMap::new();
+        let mut fill = SkuCacheFill::default();
+        let records = self.bulk_records(url, super::jsonl::BulkLayout::Flat);
+        futures::pin_mut!(records);
+        while let Some(record) = records.next().await {
+            let line: BulkVariantLine = serde_json::from_value(record?.object)
+                .map_err(|e| ShopifyError::Shape(format!("BulkVariants line: {e}")))?;
+            let Some(sku) = line.sku.filter(|s| !s.trim().is_empty()) else {
+                fill.without_sku += 1;
+                continue;
+            };
+            let found = VariantMatch {
+                sku: sku.clone(),
+                variant_id: line.id,
+                inventory_item_id: line.inventory_item.id,
+                tracked: line.inventory_item.tracked,
+            };
+            by_sku
+                .entry(sku)
+                .and_modify(|seen| *seen = None)
+                .or_insert(Some(found));
+        }
+        let now = clock.now();
+        let mut mappings = Vec::new();
+        let mut duplicates = Vec::new();
+        for (sku, found) in by_sku {
+            match found {
+                Some(v) => mappings.push(SkuMapping {
+                    sku: v.sku,
+                    variant_id: v.variant_id,
+                    inventory_item_id: v.inventory_item_id,
+                    tracked: v.tracked,
+                    refreshed_at: now,
+                }),
+                None => duplicates.push(sku),
+            }
+        }
+        fill.cached = mappings.len();
+        fill.duplicates = duplicates.len();
+        store.write(move |ctx| ctx.forget_skus(&duplicates)).await?;
+        while !mappings.is_empty() {
+            let batch: Vec<SkuMapping> = mappings.drain(..mappings.len().min(FILL_BATCH)).collect();
+            store
+                .write(move |ctx| ctx.record_sku_mappings(&batch))
+                .await?;
+        }
+        tracing::info!(
+            cached = fill.cached,
+            duplicates = fill.duplicates,
+            without_sku = fill.without_sku,
+            "SKU cache filled from a bulk operation"
+        );
+        Ok(fill)
+    }
+}
+
 fn dedup(skus: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     skus.iter()

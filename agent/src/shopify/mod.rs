@@ -62,7 +62,7 @@ pub use inventory::{
 };
 pub use jsonl::{BulkLayout, BulkRecord, JsonlError, JsonlGrouper};
 pub use locations::Location;
-pub use mapping::{SkuResolution, StoreOrShopify, VariantMatch};
+pub use mapping::{SkuCacheFill, SkuResolution, StoreOrShopify, VariantMatch};
 pub use money::{Money, MoneyBag};
 pub use orders::{LineItem, Order, OrderRef, OrdersPage};
 pub use refunds::Refund;
