@@ -315,3 +315,21 @@ async fn set_inventory_batches_by_250_with_stable_keys_and_compare_and_swap() {
     let again = client.set_inventory(&request).await.unwrap();
     assert_eq!(again.batches[0].idempotency_key, keys[0]);
 }
+
+#[tokio::test]
+async fn endless_throttling_gives_up_after_its_bound_as_transient() {
+    // Nothing missing, so every wait is zero: only the bound ends the loop.
+    let replies = (0..10)
+        .map(|_| Reply::json(200, &throttled_body(10, 10, 100)))
+        .collect();
+    let script = Script::start(replies).await;
+    let mut config = ShopifyClientConfig::new(script.base_url.clone(), "2026-07", Secret::new("t"));
+    config.max_throttled_waits = 3;
+    config.jitter = Arc::new(|| 0.0);
+    let client = ShopifyClient::new(config).expect("the HTTP client builds");
+    let error = client.execute_raw(&LOCATIONS, vars()).await.unwrap_err();
+    assert_eq!(error, ShopifyError::Throttled { waits: 3 });
+    assert_eq!(error.class(), plumb_common::ErrorClass::Transient);
+    assert_eq!(script.seen().len(), 4, "3 waits, then the queue takes over");
+    assert_eq!(client.stats().throttled, 4);
+}

@@ -227,7 +227,13 @@ impl ShopifyClient {
         serde_json::from_value(data).map_err(|e| {
             self.inner.counters.failures.fetch_add(1, Ordering::Relaxed);
             let error = ShopifyError::Shape(format!("{}: {e}", operation.name));
-            tracing::error!(operation = operation.name, %error, "answer does not have the expected shape");
+            // Drift at the boundary is an alarm (the design's rule 5), not a routine failure.
+            tracing::error!(
+                alert = "shopify_response_drift",
+                operation = operation.name,
+                %error,
+                "answer does not have the expected shape"
+            );
             error
         })
     }
@@ -296,6 +302,8 @@ impl ShopifyClient {
             }
             sends += 1;
             let may_resend = match error.retry() {
+                // Throttling has its own bound, spent by now: the queue takes over.
+                _ if matches!(error, ShopifyError::Throttled { .. }) => false,
                 Retry::Always => true,
                 Retry::IfReplaySafe => operation.replay_safe,
                 Retry::Never => false,
