@@ -6,6 +6,7 @@ pub mod config;
 pub mod control;
 pub mod flows;
 pub mod logging;
+pub mod shopify;
 pub mod shutdown;
 pub mod store;
 pub mod webhook;

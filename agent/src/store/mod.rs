@@ -20,9 +20,11 @@
 //! - [`records`]: the byte encoding of job, dead-letter and audit records.
 //! - [`queue`]: the queue's state changes (enqueue, take, complete, fail, dead letters).
 //! - [`read`]: queries for the control socket.
+//! - [`mapping`]: the cache of Shopify's ids per SKU.
 //! - [`stats`]: the in-memory counters the console shows, kept by the writer.
 //! - [`writer`]: the writer thread and its batching.
 
+mod mapping;
 mod queue;
 mod read;
 pub mod records;
@@ -40,6 +42,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use plumb_common::protocol::{Event, StatusSnapshot};
 use plumb_common::{FlowKind, JobId, Timestamp};
 
+pub use mapping::SkuMapping;
 pub use queue::{
     EnqueueOptions, EnqueueOutcome, Enqueued, FailOutcome, Failure, LeasedJob, NewJob, RetryPolicy,
 };

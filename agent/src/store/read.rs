@@ -10,9 +10,10 @@ use plumb_common::{FlowKind, JobId, JobState, Timestamp};
 
 use super::records::{self, JobRecord, StoredState};
 use super::schema::{
-    CURSORS, DEAD, DEDUP, DONE, JOBS, META, META_COMPLETED_TOTAL, PAYLOADS, PENDING, SHOPIFY_LEVELS,
+    CURSORS, DEAD, DEDUP, DONE, ITEM_SKUS, JOBS, META, META_COMPLETED_TOTAL, PAYLOADS, PENDING,
+    SHOPIFY_LEVELS, SKU_MAPPINGS,
 };
-use super::{Store, StoreError};
+use super::{SkuMapping, Store, StoreError};
 
 /// The most rows one page returns, whatever the client asks.
 pub const MAX_PAGE: u32 = 1_000;
@@ -250,6 +251,38 @@ impl Store {
                 let (available, at) = v.value();
                 (available, Timestamp(at))
             });
+            Ok(found)
+        })
+        .await
+    }
+
+    /// The cached Shopify ids of each of `skus` that has them.
+    pub async fn sku_mappings(&self, skus: Vec<String>) -> Result<Vec<SkuMapping>, StoreError> {
+        self.read(move |txn| {
+            let table = txn.open_table(SKU_MAPPINGS)?;
+            let mut found = Vec::with_capacity(skus.len());
+            for sku in skus {
+                if let Some(value) = table.get(sku.as_str())? {
+                    let (variant_id, inventory_item_id, tracked, at) = value.value();
+                    found.push(SkuMapping {
+                        sku: sku.clone(),
+                        variant_id,
+                        inventory_item_id,
+                        tracked,
+                        refreshed_at: Timestamp(at),
+                    });
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// The SKU of a cached inventory item.
+    pub async fn sku_of_item(&self, inventory_item: u64) -> Result<Option<String>, StoreError> {
+        self.read(move |txn| {
+            let table = txn.open_table(ITEM_SKUS)?;
+            let found = table.get(inventory_item)?.map(|v| v.value().to_owned());
             Ok(found)
         })
         .await

@@ -43,6 +43,12 @@ pub const CURSORS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("curs
 /// reported, from its webhooks or our reads.
 pub const SHOPIFY_LEVELS: TableDefinition<'_, (u64, u64), (i64, u64)> =
     TableDefinition::new("shopify_levels");
+/// SKU -> (variant id, inventory item id, tracked, refreshed at ms): Shopify's ids for a
+/// SKU, cached from lookups and refreshed on a miss.
+pub const SKU_MAPPINGS: TableDefinition<'_, &str, (u64, u64, bool, u64)> =
+    TableDefinition::new("sku_mappings");
+/// Inventory item id -> SKU: the reverse of [`SKU_MAPPINGS`], for webhooks that name items.
+pub const ITEM_SKUS: TableDefinition<'_, u64, &str> = TableDefinition::new("item_skus");
 
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
@@ -81,6 +87,8 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(PAUSED)?;
     txn.open_table(CURSORS)?;
     txn.open_table(SHOPIFY_LEVELS)?;
+    txn.open_table(SKU_MAPPINGS)?;
+    txn.open_table(ITEM_SKUS)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
     for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {

@@ -14,8 +14,8 @@ use plumb_common::protocol::Event;
 use plumb_common::{FlowKind, JobId, Timestamp};
 
 use super::schema::{
-    AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, JOBS, LEASES, META,
-    PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS,
+    AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, ITEM_SKUS, JOBS,
+    LEASES, META, PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS, SKU_MAPPINGS,
 };
 use super::stats::Stats;
 use super::{StoreError, StoreSettings};
@@ -136,6 +136,8 @@ pub struct Tables<'txn> {
     pub paused: Table<'txn, u8, u64>,
     pub cursors: Table<'txn, &'static str, &'static [u8]>,
     pub shopify_levels: Table<'txn, (u64, u64), (i64, u64)>,
+    pub sku_mappings: Table<'txn, &'static str, (u64, u64, bool, u64)>,
+    pub item_skus: Table<'txn, u64, &'static str>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -178,6 +180,8 @@ impl<'txn> WriteCtx<'txn> {
                 paused: txn.open_table(PAUSED)?,
                 cursors: txn.open_table(CURSORS)?,
                 shopify_levels: txn.open_table(SHOPIFY_LEVELS)?,
+                sku_mappings: txn.open_table(SKU_MAPPINGS)?,
+                item_skus: txn.open_table(ITEM_SKUS)?,
             },
             changes: Vec::new(),
             work_ready: false,

@@ -1,0 +1,204 @@
+//! Every GraphQL document the client sends, in one place.
+//!
+//! The documents live in `graphql/*.graphql` and are compiled in. [`DOCUMENTS`] lists them
+//! all, so the schema test (`tests/shopify_documents.rs`) and the test sandbox cannot miss
+//! one: a document added here is validated against every supported API version.
+
+/// One document: the operation name Shopify sees (and the cost model learns by), its text,
+/// and a conservative first guess of its requested cost, used until a response tells the
+/// real figure. The guesses are the documents' static costs by Shopify's rules at the sizes
+/// the client sends, rounded up; `tests/shopify_cost.rs` recomputes them and fails if a
+/// guess is below its cost or a document exceeds the 1,000-point cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    /// The operation's name, as written in the document.
+    pub name: &'static str,
+    /// The document.
+    pub document: &'static str,
+    /// Requested points assumed before the first response of this operation.
+    pub first_estimate: u32,
+    /// Whether sending it twice is harmless (a query, or a mutation carrying `@idempotent`):
+    /// only such operations are retried after an ambiguous failure (a timeout or a reset
+    /// after the request may have reached Shopify).
+    pub replay_safe: bool,
+}
+
+macro_rules! operation {
+    ($ident:ident, $name:literal, $file:literal, $estimate:expr, $replay_safe:expr) => {
+        #[doc = concat!("`", $name, "` (`graphql/", $file, "`).")]
+        pub const $ident: Operation = Operation {
+            name: $name,
+            document: include_str!(concat!("graphql/", $file)),
+            first_estimate: $estimate,
+            replay_safe: $replay_safe,
+        };
+    };
+}
+
+operation!(
+    INVENTORY_SET_QUANTITIES,
+    "InventorySetQuantities",
+    "inventory_set_quantities.graphql",
+    20,
+    true
+);
+operation!(
+    INVENTORY_ADJUST_QUANTITIES,
+    "InventoryAdjustQuantities",
+    "inventory_adjust_quantities.graphql",
+    20,
+    true
+);
+operation!(
+    INVENTORY_LEVELS,
+    "InventoryLevels",
+    "inventory_levels.graphql",
+    300,
+    true
+);
+operation!(
+    VARIANTS_BY_SKU,
+    "VariantsBySku",
+    "variants_by_sku.graphql",
+    510,
+    true
+);
+operation!(LOCATIONS, "Locations", "locations.graphql", 260, true);
+operation!(
+    ORDERS_UPDATED_SINCE,
+    "OrdersUpdatedSince",
+    "orders_updated_since.graphql",
+    260,
+    true
+);
+operation!(ORDER, "Order", "order.graphql", 610, true);
+operation!(
+    ORDER_REFUND_IDS,
+    "OrderRefundIds",
+    "order_refund_ids.graphql",
+    110,
+    true
+);
+operation!(REFUND, "Refund", "refund.graphql", 600, true);
+operation!(
+    FULFILLMENT_ORDERS,
+    "FulfillmentOrders",
+    "fulfillment_orders.graphql",
+    600,
+    true
+);
+// No idempotency key exists for it: never resent after an ambiguous failure.
+operation!(
+    FULFILLMENT_CREATE,
+    "FulfillmentCreate",
+    "fulfillment_create.graphql",
+    20,
+    false
+);
+operation!(
+    WEBHOOK_SUBSCRIPTIONS,
+    "WebhookSubscriptions",
+    "webhook_subscriptions.graphql",
+    510,
+    true
+);
+operation!(
+    WEBHOOK_SUBSCRIPTION_CREATE,
+    "WebhookSubscriptionCreate",
+    "webhook_subscription_create.graphql",
+    20,
+    false
+);
+// Starting a bulk operation twice runs it twice (and may hit the concurrency cap): not
+// resent after an ambiguous failure.
+operation!(
+    BULK_OPERATION_RUN_QUERY,
+    "BulkOperationRunQuery",
+    "bulk_operation_run_query.graphql",
+    20,
+    false
+);
+operation!(
+    BULK_OPERATION,
+    "BulkOperation",
+    "bulk_operation.graphql",
+    10,
+    true
+);
+
+/// A query run as a bulk operation: sent as the `query` string of `bulkOperationRunQuery`,
+/// so it takes no variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkQuery {
+    /// The operation's name, as written in the document.
+    pub name: &'static str,
+    /// The document.
+    pub document: &'static str,
+}
+
+/// Every inventory item with its levels at every location.
+pub const BULK_INVENTORY_LEVELS: BulkQuery = BulkQuery {
+    name: "BulkInventoryLevels",
+    document: include_str!("graphql/bulk_inventory_levels.graphql"),
+};
+
+/// Every variant with its SKU and inventory item.
+pub const BULK_VARIANTS: BulkQuery = BulkQuery {
+    name: "BulkVariants",
+    document: include_str!("graphql/bulk_variants.graphql"),
+};
+
+/// Every operation, for the schema test and the sandbox.
+pub const OPERATIONS: &[Operation] = &[
+    INVENTORY_SET_QUANTITIES,
+    INVENTORY_ADJUST_QUANTITIES,
+    INVENTORY_LEVELS,
+    VARIANTS_BY_SKU,
+    LOCATIONS,
+    ORDERS_UPDATED_SINCE,
+    ORDER,
+    ORDER_REFUND_IDS,
+    REFUND,
+    FULFILLMENT_ORDERS,
+    FULFILLMENT_CREATE,
+    WEBHOOK_SUBSCRIPTIONS,
+    WEBHOOK_SUBSCRIPTION_CREATE,
+    BULK_OPERATION_RUN_QUERY,
+    BULK_OPERATION,
+];
+
+/// Every bulk query.
+pub const BULK_QUERIES: &[BulkQuery] = &[BULK_INVENTORY_LEVELS, BULK_VARIANTS];
+
+/// Every document as `(operation name, text)`: the operations and the bulk queries.
+pub const DOCUMENTS: &[(&str, &str)] = &[
+    (
+        INVENTORY_SET_QUANTITIES.name,
+        INVENTORY_SET_QUANTITIES.document,
+    ),
+    (
+        INVENTORY_ADJUST_QUANTITIES.name,
+        INVENTORY_ADJUST_QUANTITIES.document,
+    ),
+    (INVENTORY_LEVELS.name, INVENTORY_LEVELS.document),
+    (VARIANTS_BY_SKU.name, VARIANTS_BY_SKU.document),
+    (LOCATIONS.name, LOCATIONS.document),
+    (ORDERS_UPDATED_SINCE.name, ORDERS_UPDATED_SINCE.document),
+    (ORDER.name, ORDER.document),
+    (ORDER_REFUND_IDS.name, ORDER_REFUND_IDS.document),
+    (REFUND.name, REFUND.document),
+    (FULFILLMENT_ORDERS.name, FULFILLMENT_ORDERS.document),
+    (FULFILLMENT_CREATE.name, FULFILLMENT_CREATE.document),
+    (WEBHOOK_SUBSCRIPTIONS.name, WEBHOOK_SUBSCRIPTIONS.document),
+    (
+        WEBHOOK_SUBSCRIPTION_CREATE.name,
+        WEBHOOK_SUBSCRIPTION_CREATE.document,
+    ),
+    (
+        BULK_OPERATION_RUN_QUERY.name,
+        BULK_OPERATION_RUN_QUERY.document,
+    ),
+    (BULK_OPERATION.name, BULK_OPERATION.document),
+    (BULK_INVENTORY_LEVELS.name, BULK_INVENTORY_LEVELS.document),
+    (BULK_VARIANTS.name, BULK_VARIANTS.document),
+];

@@ -1,0 +1,216 @@
+//! A scripted stand-in for Shopify's GraphQL endpoint, speaking raw HTTP/1.1 over TCP so a
+//! test can also cut a connection without an answer or answer too late.
+
+// Test support: a panic here is the failure report.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Status and body, after an optional delay.
+    Answer {
+        status: u16,
+        body: Vec<u8>,
+        gzip: bool,
+        delay: Duration,
+    },
+    /// Read the request, then close the connection without a word.
+    Hangup,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply::Answer {
+            status,
+            body: body.as_bytes().to_vec(),
+            gzip: false,
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn late(body: &str, delay: Duration) -> Reply {
+        Reply::Answer {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+            gzip: false,
+            delay,
+        }
+    }
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Answers computed from the request, instead of a fixed script.
+pub type Responder = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Script {
+    replies: Arc<Mutex<VecDeque<Reply>>>,
+    responder: Option<Responder>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    pub base_url: String,
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+impl Script {
+    /// Starts a server that answers with `replies` in order (and 500 when they run out).
+    pub async fn start(replies: Vec<Reply>) -> Script {
+        Script::launch(replies, None).await
+    }
+
+    /// Starts a server that answers every request with `responder`.
+    pub async fn start_with(responder: Responder) -> Script {
+        Script::launch(Vec::new(), Some(responder)).await
+    }
+
+    async fn launch(replies: Vec<Reply>, responder: Option<Responder>) -> Script {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let script = Script {
+            replies: Arc::new(Mutex::new(replies.into())),
+            responder,
+            seen: Arc::new(Mutex::new(Vec::new())),
+            base_url,
+        };
+        let server = script.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let server = server.clone();
+                tokio::spawn(async move { server.serve(stream).await });
+            }
+        });
+        script
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn push(&self, reply: Reply) {
+        self.replies.lock().unwrap().push_back(reply);
+    }
+
+    async fn serve(&self, mut stream: TcpStream) {
+        loop {
+            let Some(seen) = read_request(&mut stream).await else {
+                return;
+            };
+            let computed = self.responder.as_ref().map(|respond| respond(&seen));
+            self.seen.lock().unwrap().push(seen);
+            let reply = computed.or_else(|| self.replies.lock().unwrap().pop_front());
+            let reply = reply.unwrap_or_else(|| Reply::json(500, r#"{"errors":"script ran out"}"#));
+            match reply {
+                Reply::Hangup => return,
+                Reply::Answer {
+                    status,
+                    body,
+                    gzip,
+                    delay,
+                } => {
+                    tokio::time::sleep(delay).await;
+                    let mut head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                        body.len()
+                    );
+                    if gzip {
+                        head.push_str("content-encoding: gzip\r\n");
+                    }
+                    head.push_str("\r\n");
+                    if stream.write_all(head.as_bytes()).await.is_err()
+                        || stream.write_all(&body).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let path = lines.next()?.split(' ').nth(1)?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buffer[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Some(Seen {
+        path,
+        headers,
+        body,
+    })
+}
+
+/// A success body with a cost report.
+pub fn ok_body(data: &str, requested: u32, actual: u32, available: f64) -> String {
+    format!(
+        r#"{{"data":{data},"extensions":{{"cost":{{"requestedQueryCost":{requested},"actualQueryCost":{actual},"throttleStatus":{{"maximumAvailable":2000.0,"currentlyAvailable":{available},"restoreRate":100.0}}}}}}}}"#
+    )
+}
+
+/// Shopify's THROTTLED body, with a bucket of `available` and a restore rate of `restore`.
+pub fn throttled_body(requested: u32, available: u32, restore: u32) -> String {
+    format!(
+        r#"{{"errors":[{{"message":"Throttled","extensions":{{"code":"THROTTLED","documentation":"https://shopify.dev/api/usage/rate-limits"}}}}],"extensions":{{"cost":{{"requestedQueryCost":{requested},"actualQueryCost":null,"throttleStatus":{{"maximumAvailable":2000.0,"currentlyAvailable":{available},"restoreRate":{restore}.0}}}}}}}}"#
+    )
+}
