@@ -4,7 +4,11 @@
 //! # Layout
 //! - [`agent`]: start the real `plumbd` binary on a generated configuration, in a temporary
 //!   directory, and talk to it over its control socket.
+//! - [`erp`]: order fixtures and the ERP double.
+//! - [`tryton`]: start, seed and stop a real Tryton ERP; act on it as a warehouse clerk.
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
 pub mod agent;
+pub mod erp;
+pub mod tryton;
 pub mod webhooks;

@@ -1,0 +1,7 @@
+//! The ERP side of the sandbox: order fixtures shared by the Tryton tests, the double's
+//! tests and the benchmark.
+//!
+//! # Layout
+//! - [`orders`]: Shopify-like orders and refunds in the contract's types.
+
+pub mod orders;
