@@ -1,7 +1,7 @@
 //! Customer shipments that left (state `shipped` or `done`), by `write_date`, so a tracking
 //! number added after the goods left is reported too. The Shopify order comes from the
 //! sale the shipment belongs to (`sale.sale.shipments`); the carrier is its name
-//! (`carrier.rec_name`), the tracking number `shipping_reference`.
+//! (its party's name, what Shopify calls the company), the tracking number `shipping_reference`.
 
 use std::collections::HashMap;
 
@@ -49,7 +49,7 @@ pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, 
                         "number",
                         "write_date",
                         "warehouse.code",
-                        "carrier.rec_name",
+                        "carrier.party.name",
                         "shipping_reference",
                         "effective_date",
                         "outgoing_moves"
@@ -107,7 +107,11 @@ pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, 
             number: to_text(field(row, "number")),
             shopify_order_id: orders.get(&id).copied(),
             warehouse: dotted(row, "warehouse.", "code"),
-            carrier: dotted(row, "carrier.", "rec_name"),
+            carrier: field(row, "carrier.")
+                .get("party.")
+                .and_then(|party| party.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             tracking_number: to_text(field(row, "shipping_reference"))
                 .filter(|t| !t.trim().is_empty()),
             tracking_url: None,
