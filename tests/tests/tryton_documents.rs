@@ -6,12 +6,12 @@ use plumb_tests::erp::orders::{dec, line, order, refund, refund_line};
 use plumb_tests::tryton::{Clerk, TrytonServer};
 
 async fn on_hand(server: &TrytonServer, sku: &str, warehouse: &str) -> Decimal {
-    let skus = [Sku::new(sku).unwrap()];
+    let skus = [Sku::new(sku).expect("sku")];
     let levels = server
         .connector()
         .stock(Selection::Skus(&skus), &[warehouse.to_owned()])
         .await
-        .unwrap();
+        .expect("stock");
     levels[0].on_hand
 }
 
@@ -80,12 +80,12 @@ async fn a_refund_with_restock_credits_and_returns_to_the_right_warehouse() {
 }
 
 async fn available(server: &TrytonServer, sku: &str) -> Decimal {
-    let skus = [Sku::new(sku).unwrap()];
+    let skus = [Sku::new(sku).expect("sku")];
     let levels = server
         .connector()
         .stock(Selection::Skus(&skus), &["WH-EAST".to_owned()])
         .await
-        .unwrap();
+        .expect("stock");
     levels[0].available
 }
 

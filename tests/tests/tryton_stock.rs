@@ -17,7 +17,10 @@ fn both() -> Vec<String> {
 
 /// Polls once; returns the levels of `sku` (other tests change other SKUs meanwhile).
 async fn poll(tryton: &Tryton, cursor: &mut Cursor, sku: &str) -> Vec<StockLevel> {
-    let changes = tryton.stock_changes(cursor, &both()).await.unwrap();
+    let changes = tryton
+        .stock_changes(cursor, &both())
+        .await
+        .expect("stock change poll");
     *cursor = changes.cursor;
     let mut mine: Vec<_> = changes
         .levels
@@ -30,7 +33,7 @@ async fn poll(tryton: &Tryton, cursor: &mut Cursor, sku: &str) -> Vec<StockLevel
 
 fn level(sku: &str, warehouse: &str, on_hand: i64, reserved: i64, available: i64) -> StockLevel {
     StockLevel {
-        sku: Sku::new(sku).unwrap(),
+        sku: Sku::new(sku).expect("sku"),
         warehouse: warehouse.into(),
         on_hand: Decimal::from(on_hand),
         reserved: Decimal::from(reserved),
