@@ -3,5 +3,7 @@
 //!
 //! # Layout
 //! - [`orders`]: Shopify-like orders and refunds in the contract's types.
+//! - [`double`]: the ERP double (Tryton JSON-RPC subset, in memory, fault injection).
 
+pub mod double;
 pub mod orders;
