@@ -38,6 +38,9 @@ pub struct TrytonServer {
     pub password: String,
     /// The lab directory (database copy, config, log, pid file).
     pub lab: PathBuf,
+    /// The cached, freshly initialised database the lab's copy came from (what seeded
+    /// snapshots are keyed on).
+    pub base_db: PathBuf,
     /// seed.py's summary (ids of warehouses, products, customer, carrier...).
     pub seed: Value,
 }
@@ -94,8 +97,18 @@ impl TrytonServer {
 
     /// Starts a server of its own (stopped on drop). Not seeded.
     pub fn start() -> TrytonServer {
+        Self::start_from(None)
+    }
+
+    /// Starts a server on a copy of `snapshot` (a database saved by [`Self::snapshot`]), or
+    /// of the freshly initialised database.
+    pub fn start_from(snapshot: Option<&Path>) -> TrytonServer {
         require_python();
-        let output = Command::new("bash")
+        let mut command = Command::new("bash");
+        if let Some(snapshot) = snapshot {
+            command.env("PLUMB_TRYTON_DB_FROM", snapshot);
+        }
+        let output = command
             .arg(script("provision.sh"))
             .arg("start")
             .env("PLUMB_TRYTON_OWNER_PID", std::process::id().to_string())
@@ -124,6 +137,7 @@ impl TrytonServer {
             user: text("user"),
             password: text("password"),
             lab: PathBuf::from(text("lab")),
+            base_db: PathBuf::from(text("base_db")),
             seed: Value::Null,
         }
     }
@@ -191,6 +205,28 @@ impl TrytonServer {
             "could not clear sessions in {}",
             db.display()
         );
+    }
+
+    /// Saves a consistent copy of the live database to `to` (SQLite's online backup), to
+    /// start later servers from with [`Self::start_from`].
+    pub fn snapshot(&self, to: &Path) {
+        let db = self
+            .lab
+            .join("db")
+            .join(format!("{}.sqlite", self.database));
+        let partial = to.with_extension("partial");
+        let status = Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sqlite3,sys; s=sqlite3.connect(sys.argv[1], timeout=60); \
+                 d=sqlite3.connect(sys.argv[2]); s.backup(d); d.close()",
+            )
+            .arg(&db)
+            .arg(&partial)
+            .status()
+            .expect("python3");
+        assert!(status.success(), "snapshot of {} failed", db.display());
+        std::fs::rename(&partial, to).expect("snapshot into place");
     }
 
     /// Stops the server (idempotent).

@@ -516,15 +516,17 @@ def on_hand(c, warehouse, product_ids):
 
 def ensure_stock(c, wh, targets):
     """Absolute on-hand per product via stock.inventory, only for products
-    whose on-hand differs from the target (so re-runs create nothing)."""
+    whose on-hand differs from the target (so re-runs create nothing).
+    Lines are added BATCH at a time (SQLite backend), then the inventory is
+    confirmed once."""
     current = on_hand(c, wh['id'], list(targets))
     lines = [{'product': p, 'quantity': q} for p, q in targets.items()
         if current.get(p, 0) != q]
     if not lines:
         return None
-    inv, = c.create('stock.inventory', [{
-                'location': wh['storage'],
-                'lines': [['create', lines]]}])
+    inv, = c.create('stock.inventory', [{'location': wh['storage']}])
+    c.create('stock.inventory.line', [dict(line, inventory=inv)
+            for line in lines])
     c.model('stock.inventory', 'complete_lines', [inv], False)
     c.model('stock.inventory', 'confirm', [inv])
     log(f'{wh["code"]}: inventory {inv} set {len(lines)} lines')
@@ -544,6 +546,8 @@ def main(argv=None):
     ap.add_argument('--skus', type=int, default=5)
     ap.add_argument('--qty-east', type=int, default=10)
     ap.add_argument('--qty-west', type=int, default=5)
+    ap.add_argument('--warehouses', type=int, default=2, choices=[2, 3],
+        help='3 adds WH-NORTH (stocked like WH-WEST), for the benchmarks')
     args = ap.parse_args(argv)
     if args.json:
         j = json.loads(args.json)
@@ -562,6 +566,9 @@ def main(argv=None):
     products = ensure_products(c, args.skus, acc['category'])
     ensure_stock(c, whs[0], {p: args.qty_east for p in products.values()})
     ensure_stock(c, whs[1], {p: args.qty_west for p in products.values()})
+    if args.warehouses == 3:
+        whs.append(ensure_warehouse(c, 'North', 'WH-NORTH'))
+        ensure_stock(c, whs[2], {p: args.qty_west for p in products.values()})
     unit = c.unit()
     log(f'done in {time.monotonic() - t0:.1f}s')
     print(to_json({
