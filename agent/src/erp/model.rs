@@ -47,7 +47,8 @@ pub struct StockLevel {
 }
 
 /// Where a stock change poll resumes: opaque to the flows, stored as it is (a string so any
-/// ERP can put its own watermark in it).
+/// ERP can put its own watermark in it). The empty cursor means "from the beginning": a flow
+/// starting fresh takes `Erp::stock_cursor` first, then reads all stock once, then polls.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Cursor(pub String);
 

@@ -593,3 +593,31 @@ pub async fn cancel(tryton: &Tryton, shopify_order_id: u64) -> Result<CancelOutc
     }
     Ok(CancelOutcome::DocumentsCancelled)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tax(rate: &str) -> TaxLine {
+        TaxLine {
+            title: "T".into(),
+            rate: rate.parse().unwrap(),
+            amount: Decimal::ZERO,
+        }
+    }
+
+    #[test]
+    fn tax_included_prices_are_booked_net() {
+        let gross: Decimal = "10.40".parse().unwrap();
+        assert_eq!(net(gross, &[tax("0.04")], true), "10.00".parse().unwrap());
+        assert_eq!(net(gross, &[tax("0.04")], false), gross);
+        assert_eq!(net(gross, &[], true), gross);
+    }
+
+    #[test]
+    fn order_states_map_to_the_contract() {
+        assert_eq!(order_state("quotation"), OrderState::Draft);
+        assert_eq!(order_state("processing"), OrderState::Open);
+        assert_eq!(order_state("cancelled"), OrderState::Cancelled);
+    }
+}
