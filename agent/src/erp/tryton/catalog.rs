@@ -27,6 +27,8 @@ pub struct WarehouseInfo {
     pub name: String,
     /// The input zone (received, not put away).
     pub input: i64,
+    /// The storage zone (what is on hand).
+    pub storage: i64,
     /// Every location inside the warehouse, itself included.
     pub locations: Vec<i64>,
 }
@@ -78,7 +80,7 @@ impl Catalog {
                         json!(0),
                         Value::Null,
                         json!([["code", "ASC"]]),
-                        json!(["code", "name", "input_location"]),
+                        json!(["code", "name", "input_location", "storage_location"]),
                     ],
                     None,
                 )
@@ -105,6 +107,7 @@ impl Catalog {
                 code,
                 name,
                 input: to_id(field(&row, "input_location")).unwrap_or(id),
+                storage: to_id(field(&row, "storage_location")).unwrap_or(id),
                 locations,
             });
         }

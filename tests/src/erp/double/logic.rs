@@ -243,6 +243,9 @@ impl State {
                 .and_then(|t| t.get("name").cloned())
                 .unwrap_or(Value::Null),
             ("sale.line", "amount") => decimal(line_amount(record)),
+            ("stock.move", "internal_quantity") => {
+                record.get("quantity").cloned().unwrap_or(Value::Null)
+            }
             ("sale.sale", "untaxed_amount" | "tax_amount" | "total_amount") => {
                 let (untaxed, tax) = self.sale_totals(record);
                 decimal(match field {

@@ -186,8 +186,16 @@ impl Records {
             .iter()
             .all(|clause| match clause.as_array().map(Vec::as_slice) {
                 Some([Value::String(field), Value::String(op), value]) => {
-                    self.clause(model, record, field, op, value)
+                    self.clause(model, record, field, op, value, None)
                 }
+                Some(
+                    [
+                        Value::String(field),
+                        Value::String(op),
+                        value,
+                        Value::String(parent),
+                    ],
+                ) => self.clause(model, record, field, op, value, Some(parent)),
                 Some(_) if clause.get(0).and_then(Value::as_str) == Some("OR") => {
                     self.matches(model, record, clause)
                 }
@@ -195,7 +203,15 @@ impl Records {
             })
     }
 
-    fn clause(&self, model: &str, record: &Rec, field: &str, op: &str, value: &Value) -> bool {
+    fn clause(
+        &self,
+        model: &str,
+        record: &Rec,
+        field: &str,
+        op: &str,
+        value: &Value,
+        parent: Option<&str>,
+    ) -> bool {
         let have = record.get(field).unwrap_or(&Value::Null);
         let list = value.as_array().cloned().unwrap_or_default();
         let equal = |have: &Value| {
@@ -216,26 +232,29 @@ impl Records {
             },
             ">=" => !have.is_null() && compare(Some(have), Some(value)) != Ordering::Less,
             "<=" => !have.is_null() && compare(Some(have), Some(value)) != Ordering::Greater,
-            "child_of" => {
+            "child_of" | "not child_of" => {
                 let roots: Vec<i64> = list.iter().filter_map(Value::as_i64).collect();
-                let Some(mut id) = record.get("id").and_then(Value::as_i64) else {
-                    return false;
+                // ["parent", "child_of", ids]: this record under ids, up its own parents;
+                // [field, "child_of", ids, "parent"]: the location `field` points to, up
+                // the locations' parents
+                let (start, tree, up) = match parent {
+                    Some(up) => (have.as_i64(), "stock.location", up),
+                    None => (record.get("id").and_then(Value::as_i64), model, field),
                 };
-                // walk up the parents
+                let mut found = false;
+                let mut id = start;
                 for _ in 0..32 {
-                    if roots.contains(&id) {
-                        return true;
+                    let Some(current) = id else { break };
+                    if roots.contains(&current) {
+                        found = true;
+                        break;
                     }
-                    match self
-                        .get(model, id)
-                        .and_then(|r| r.get(field))
-                        .and_then(Value::as_i64)
-                    {
-                        Some(parent) => id = parent,
-                        None => return false,
-                    }
+                    id = self
+                        .get(tree, current)
+                        .and_then(|r| r.get(up))
+                        .and_then(Value::as_i64);
                 }
-                false
+                found == (op == "child_of")
             }
             _ => false,
         }
