@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{self, ControlContext, PeerPolicy};
+use crate::erp;
 use crate::flows;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::{RetryPolicy, Store, StoreError, StoreSettings};
@@ -130,6 +131,14 @@ pub async fn run(
         (Some(_), None) => return Err(RunError::NoWebhookListener),
         (None, _) => {}
     }
+    if let Some(erp_config) = config.erp.as_ref() {
+        match erp::connect(erp_config) {
+            Ok(connector) => {
+                tasks.spawn(check_erp(connector, config.locations.clone(), stop.clone()));
+            }
+            Err(error) => tracing::error!(%error, "the ERP connector could not be set up"),
+        }
+    }
     ready();
     tracing::info!("plumbd ready");
     shutdown.await;
@@ -139,6 +148,44 @@ pub async fn run(
     store.close().await;
     tracing::info!("plumbd stopped");
     Ok(())
+}
+
+/// Checks the configuration against the ERP once, in the background, and logs what
+/// disagrees (duplicate SKUs, unmapped or missing warehouses) as errors. An unreachable ERP
+/// is a warning, not a reason to refuse to start: the queue keeps the work until it is back.
+async fn check_erp(
+    connector: Arc<dyn erp::Erp>,
+    locations: Vec<crate::config::LocationMapping>,
+    mut shutdown: Shutdown,
+) {
+    let report = tokio::select! {
+        report = erp::check(connector.as_ref(), &locations) => report,
+        () = shutdown.wait() => return,
+    };
+    match report {
+        Ok(report) if report.is_clean() => tracing::info!(
+            products = report.products,
+            warehouses = report.warehouses,
+            "ERP check: SKUs and warehouse mapping agree with the configuration"
+        ),
+        Ok(report) => {
+            for problem in &report.problems {
+                tracing::error!(%problem, "ERP check");
+            }
+            tracing::error!(
+                problems = report.problems.len(),
+                products = report.products,
+                warehouses = report.warehouses,
+                "ERP check: the ERP disagrees with the configuration; the affected SKUs and \
+                 warehouses will not sync correctly until it is fixed"
+            );
+        }
+        Err(error) => tracing::warn!(
+            %error,
+            cause = error.cause(),
+            "ERP check could not run (the ERP is unreachable?): starting anyway"
+        ),
+    }
 }
 
 /// Recovers expired leases and prunes expired ledger entries, on a timer.

@@ -4,6 +4,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod erp;
 pub mod flows;
 pub mod logging;
 pub mod shopify;

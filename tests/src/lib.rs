@@ -4,12 +4,16 @@
 //! # Layout
 //! - [`agent`]: start the real `plumbd` binary on a generated configuration, in a temporary
 //!   directory, and talk to it over its control socket.
+//! - [`erp`]: order fixtures and the ERP double.
 //! - [`sandbox`]: the Shopify sandbox, an Admin GraphQL API and webhook double that
 //!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
 //!   faults, signed webhooks with retries, orders); run in-process or as the
 //!   `shopify-sandbox` binary.
+//! - [`tryton`]: start, seed and stop a real Tryton ERP; act on it as a warehouse clerk.
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
 pub mod agent;
+pub mod erp;
 pub mod sandbox;
+pub mod tryton;
 pub mod webhooks;

@@ -27,6 +27,8 @@
 #   TRYTON_SERIES       Tryton series (default 8.2; modules must match it)
 #   PLUMB_TRYTON_KEEP_LAB=1   `stop` keeps the lab directory (logs, DB)
 #   PLUMB_TRYTON_START_TIMEOUT  seconds to wait for JSON-RPC (default 60)
+#   PLUMB_TRYTON_DB_FROM  copy this database file into the lab instead of the
+#                       freshly initialised one (a seeded snapshot)
 #   PLUMB_TRYTON_OWNER_PID  if set, a watchdog stops the server (SIGTERM)
 #                       once that process is gone: pass the test process's
 #                       pid so a crashed test run leaves no server behind
@@ -231,7 +233,9 @@ done
 LAB=$(mktemp -d "$CACHE/lab.XXXXXX")
 touch "$LAB/.plumb-tryton-lab"
 mkdir -p "$LAB/db"
-cp "$CACHED_DB" "$LAB/db/$DB_NAME.sqlite"
+# PLUMB_TRYTON_DB_FROM: start from a snapshot of a seeded database instead
+# (the benchmarks keep their 10,000 products that way)
+cp "${PLUMB_TRYTON_DB_FROM:-$CACHED_DB}" "$LAB/db/$DB_NAME.sqlite"
 CONF=$LAB/trytond.conf
 LOG=$LAB/trytond.log
 PIDFILE=$LAB/trytond.pid
@@ -319,6 +323,6 @@ fi
 python3 -c 'import json, sys
 print(json.dumps({"url": sys.argv[1], "database": sys.argv[2],
     "user": sys.argv[3], "password": sys.argv[4], "pid": int(sys.argv[5]),
-    "lab": sys.argv[6]}, separators=(",", ":")))' \
+    "lab": sys.argv[6], "base_db": sys.argv[7]}, separators=(",", ":")))' \
     "http://127.0.0.1:$port" "$DB_NAME" "$ADMIN_USER" "$ADMIN_PASSWORD" \
-    "$pid" "$LAB"
+    "$pid" "$LAB" "$CACHED_DB"

@@ -43,6 +43,7 @@ import urllib.request
 from decimal import Decimal
 
 BATCH = 50   # SQLite backend: > ~85 products per create/write -> HTTP 503
+INVENTORY_LINES = 250   # lines per stock.inventory (see ensure_stock)
 
 
 # ---------------------------------------------------------------- encoding
@@ -324,8 +325,43 @@ def ensure_accounting(c, comp):
         term, = c.create('account.invoice.payment_term', [{
                     'name': 'Immediate',
                     'lines': [['create', [{'type': 'remainder'}]]]}])
+    # lines without a product (Plumb's shipping and discount lines) take
+    # their revenue account from these defaults
+    conf, = c.model('account.configuration', 'read', [1],
+        ['default_category_account_revenue',
+            'default_category_account_expense'])
+    if (conf['default_category_account_revenue'] != revenue
+            or conf['default_category_account_expense'] != expense):
+        c.model('account.configuration', 'write', [1], {
+                'default_category_account_revenue': revenue,
+                'default_category_account_expense': expense})
+    taxes = ensure_taxes(c, comp)
     return {'fiscalyear': fy, 'category': cat, 'payment_term': term,
-        'receivable': receivable, 'revenue': revenue}
+        'receivable': receivable, 'revenue': revenue, 'taxes': taxes}
+
+
+# Sales taxes Plumb's tests put on orders: Shopify tax titles map to Tryton
+# taxes of the same name and rate (an accountant creates them in a real
+# deployment; the connector never invents taxes).
+TAXES = [('NY State Tax', Decimal('0.04')), ('NYC Sales Tax', Decimal('0.045'))]
+
+
+def ensure_taxes(c, comp):
+    account = c.find_one('account.account', [('company', '=', comp),
+            ('name', '=', 'Excise And Sales Taxes')])
+    out = {}
+    for name, rate in TAXES:
+        tax = first(c.search('account.tax', [('company', '=', comp),
+                    ('name', '=', name)], 1))
+        if not tax:
+            tax, = c.create('account.tax', [{'name': name,
+                        'description': name, 'company': comp,
+                        'type': 'percentage', 'rate': rate,
+                        'invoice_account': account,
+                        'credit_note_account': account}])
+            log(f'created tax {name} ({tax})')
+        out[name] = tax
+    return out
 
 
 # ---------------------------------------------------------------- parties
@@ -435,6 +471,18 @@ def ensure_products(c, n, category):
                     [('suffix_code', 'in', missing[i:i + BATCH])],
                     ['suffix_code', 'template']):
                 found[r['suffix_code']] = r
+    # an EAN-13 barcode per product (product.identifier, type "ean")
+    pids = [found[s]['id'] for s in skus]
+    have = set()
+    for i in range(0, len(pids), BATCH):
+        for r in c.search_read('product.identifier', [
+                    ('product', 'in', pids[i:i + BATCH]),
+                    ('type', '=', 'ean')], ['product']):
+            have.add(r['product'])
+    todo = [{'product': found[s]['id'], 'type': 'ean', 'code': ean13(s)}
+        for s in skus if found[s]['id'] not in have]
+    if todo:
+        c.create('product.identifier', todo)
     # products made before the accounting existed get the category now
     tmpls = [found[s]['template'] for s in skus]
     for i in range(0, len(tmpls), BATCH):
@@ -447,6 +495,13 @@ def ensure_products(c, n, category):
             c.model('product.template', 'write', todo,
                 {'account_category': category})
     return {s: found[s]['id'] for s in skus}
+
+
+def ean13(sku):
+    """A valid EAN-13 for SKU-NNNN: 200 (in-store range) + the number."""
+    body = f'200{int(sku[4:]):09d}'
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
 
 
 def on_hand(c, warehouse, product_ids):
@@ -462,19 +517,24 @@ def on_hand(c, warehouse, product_ids):
 
 def ensure_stock(c, wh, targets):
     """Absolute on-hand per product via stock.inventory, only for products
-    whose on-hand differs from the target (so re-runs create nothing)."""
+    whose on-hand differs from the target (so re-runs create nothing).
+    One inventory per INVENTORY_LINES products (complete_lines grows much
+    faster than linearly: 10,000 lines in one inventory ran for more than
+    5 minutes), lines added BATCH at a time (SQLite backend)."""
     current = on_hand(c, wh['id'], list(targets))
     lines = [{'product': p, 'quantity': q} for p, q in targets.items()
         if current.get(p, 0) != q]
-    if not lines:
-        return None
-    inv, = c.create('stock.inventory', [{
-                'location': wh['storage'],
-                'lines': [['create', lines]]}])
-    c.model('stock.inventory', 'complete_lines', [inv], False)
-    c.model('stock.inventory', 'confirm', [inv])
-    log(f'{wh["code"]}: inventory {inv} set {len(lines)} lines')
-    return inv
+    invs = []
+    for i in range(0, len(lines), INVENTORY_LINES):
+        part = lines[i:i + INVENTORY_LINES]
+        inv, = c.create('stock.inventory', [{'location': wh['storage']}])
+        c.create('stock.inventory.line', [dict(line, inventory=inv)
+                for line in part])
+        c.model('stock.inventory', 'complete_lines', [inv], False)
+        c.model('stock.inventory', 'confirm', [inv])
+        log(f'{wh["code"]}: inventory {inv} set {len(part)} lines')
+        invs.append(inv)
+    return invs or None
 
 
 def main(argv=None):
@@ -490,6 +550,8 @@ def main(argv=None):
     ap.add_argument('--skus', type=int, default=5)
     ap.add_argument('--qty-east', type=int, default=10)
     ap.add_argument('--qty-west', type=int, default=5)
+    ap.add_argument('--warehouses', type=int, default=2, choices=[2, 3],
+        help='3 adds WH-NORTH (stocked like WH-WEST), for the benchmarks')
     args = ap.parse_args(argv)
     if args.json:
         j = json.loads(args.json)
@@ -508,13 +570,16 @@ def main(argv=None):
     products = ensure_products(c, args.skus, acc['category'])
     ensure_stock(c, whs[0], {p: args.qty_east for p in products.values()})
     ensure_stock(c, whs[1], {p: args.qty_west for p in products.values()})
+    if args.warehouses == 3:
+        whs.append(ensure_warehouse(c, 'North', 'WH-NORTH'))
+        ensure_stock(c, whs[2], {p: args.qty_west for p in products.values()})
     unit = c.unit()
     log(f'done in {time.monotonic() - t0:.1f}s')
     print(to_json({
         'url': args.url, 'database': args.db, 'user': args.user,
         'company': comp, 'currency': cur, 'unit': unit,
         'customer': cust, 'customer_address': addr, 'carrier': carrier,
-        'payment_term': acc['payment_term'],
+        'payment_term': acc['payment_term'], 'taxes': acc['taxes'],
         'fiscalyear': acc['fiscalyear'],
         'product_category': acc['category'],
         'warehouses': {w['code']: w for w in whs},

@@ -1,0 +1,623 @@
+//! Sales orders: booked once per Shopify order, read back, cancelled.
+//!
+//! Idempotency lives in the ERP document, not in the agent: the sale's `reference` is
+//! `shopify:<order id>`, and every create looks it up first. A sale found half-way (a crash
+//! or a lost answer after `create` but before `confirm`) is driven on to where a fresh one
+//! would be, so the outcome does not depend on where the first attempt stopped. Two agents
+//! booking the same order at the same instant could still both miss the lookup; the queue
+//! runs one job per order, which is what rules that out.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Map, Value, json};
+
+use plumb_common::{CurrencyCode, Decimal, Sku};
+
+use super::Tryton;
+use super::catalog::read_many;
+use super::values::{
+    date, decimal, field, to_decimal_or_zero, to_id, to_ids, to_rows, to_sku, to_text,
+};
+use crate::erp::{
+    Address, BookedLine, BookedOrder, CancelOutcome, Customer, ErpError, OrderState, SalesOrder,
+    SalesOrderRef, TaxLine,
+};
+
+/// The `reference` of the sale booked for a Shopify order.
+pub fn order_key(shopify_order_id: u64) -> String {
+    format!("shopify:{shopify_order_id}")
+}
+
+/// A sale found by its reference.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub id: i64,
+    pub number: Option<String>,
+    pub state: String,
+}
+
+/// The sale whose reference is `key`, if any (cancelled ones included: a cancelled order
+/// must not be booked again).
+pub async fn find(tryton: &Tryton, key: &str) -> Result<Option<Found>, ErpError> {
+    let rows = to_rows(
+        tryton
+            .session
+            .model(
+                "sale.sale",
+                "search_read",
+                vec![
+                    json!([["reference", "=", key]]),
+                    json!(0),
+                    Value::Null,
+                    json!([["id", "ASC"]]),
+                    json!(["number", "state"]),
+                ],
+                None,
+            )
+            .await?,
+    )?;
+    if rows.len() > 1 {
+        tracing::warn!(
+            key,
+            count = rows.len(),
+            "more than one Tryton sale carries this reference: using the first"
+        );
+    }
+    rows.first()
+        .map(|row| {
+            Ok(Found {
+                id: to_id(field(row, "id"))?,
+                number: to_text(field(row, "number")),
+                state: to_text(field(row, "state")).unwrap_or_default(),
+            })
+        })
+        .transpose()
+}
+
+/// Calls a button on one sale.
+pub async fn button(tryton: &Tryton, model: &str, name: &str, ids: &[i64]) -> Result<(), ErpError> {
+    tryton
+        .session
+        .model(model, name, vec![json!(ids)], None)
+        .await
+        .map(drop)
+}
+
+async fn state(tryton: &Tryton, id: i64) -> Result<Found, ErpError> {
+    let rows = read_many(
+        &tryton.session,
+        "sale.sale",
+        &[id],
+        json!(["number", "state"]),
+        None,
+    )
+    .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ErpError::Missing(format!("sale {id} vanished from Tryton")))?;
+    Ok(Found {
+        id,
+        number: to_text(field(row, "number")),
+        state: to_text(field(row, "state")).unwrap_or_default(),
+    })
+}
+
+/// Drives a sale from wherever it is to `processing` (shipments and invoice made).
+pub async fn finish(tryton: &Tryton, mut sale: Found) -> Result<Found, ErpError> {
+    for _ in 0..4 {
+        match sale.state.as_str() {
+            "draft" => button(tryton, "sale.sale", "quote", &[sale.id]).await?,
+            "quotation" => button(tryton, "sale.sale", "confirm", &[sale.id]).await?,
+            // confirm runs `process` after its commit and swallows its error (missing
+            // account, ...): calling it again surfaces that error as a UserError.
+            "confirmed" => button(tryton, "sale.sale", "process", &[sale.id]).await?,
+            "processing" | "done" | "cancelled" => return Ok(sale),
+            other => {
+                return Err(ErpError::BadResponse(format!(
+                    "sale {} is in an unknown state {other:?}",
+                    sale.id
+                )));
+            }
+        }
+        sale = state(tryton, sale.id).await?;
+    }
+    Err(ErpError::Rejected(format!(
+        "sale {} stays {:?}: Tryton did not process it",
+        sale.id, sale.state
+    )))
+}
+
+/// Books `order` unless it is booked already.
+pub async fn create(tryton: &Tryton, order: &SalesOrder) -> Result<SalesOrderRef, ErpError> {
+    let key = order_key(order.shopify_order_id);
+    if let Some(found) = find(tryton, &key).await? {
+        tracing::info!(%key, sale = found.id, state = %found.state, "order already booked in Tryton");
+        let done = finish(tryton, found).await?;
+        return Ok(SalesOrderRef {
+            erp_id: done.id.to_string(),
+            number: done.number,
+            created: false,
+        });
+    }
+    if order.lines.is_empty() {
+        return Err(ErpError::Invalid(format!(
+            "order {} has no product lines",
+            order.name
+        )));
+    }
+    let values = sale_values(tryton, order, &key).await?;
+    let ids = to_ids(
+        &tryton
+            .session
+            .model("sale.sale", "create", vec![json!([values])], None)
+            .await?,
+    )?;
+    let id = *ids
+        .first()
+        .ok_or_else(|| ErpError::BadResponse("sale.sale.create returned no id".into()))?;
+    tracing::info!(%key, sale = id, "order booked in Tryton");
+    let done = finish(
+        tryton,
+        Found {
+            id,
+            number: None,
+            state: "draft".into(),
+        },
+    )
+    .await?;
+    Ok(SalesOrderRef {
+        erp_id: id.to_string(),
+        number: done.number,
+        created: true,
+    })
+}
+
+/// A JSON float for a quantity field (Tryton's quantities are floats).
+pub fn quantity(value: Decimal) -> Value {
+    json!(value.to_f64().unwrap_or_default())
+}
+
+/// Tax ids for Shopify tax lines.
+pub async fn tax_ids(tryton: &Tryton, taxes: &[TaxLine]) -> Result<Vec<i64>, ErpError> {
+    let mut ids = Vec::with_capacity(taxes.len());
+    for tax in taxes {
+        ids.push(
+            tryton
+                .catalog
+                .tax(&tryton.session, &tax.title, tax.rate)
+                .await?,
+        );
+    }
+    Ok(ids)
+}
+
+/// A line without a product (shipping, discount): no stock move, revenue on the default
+/// account.
+pub fn service_line(
+    description: String,
+    quantity_: Decimal,
+    unit_price: Decimal,
+    taxes: &[i64],
+) -> Value {
+    json!({
+        "type": "line",
+        "description": description,
+        "quantity": quantity(quantity_),
+        "unit_price": decimal(unit_price),
+        "taxes": [["add", taxes]],
+    })
+}
+
+/// The amount without tax, when Shopify's prices include it.
+fn net(amount: Decimal, taxes: &[TaxLine], included: bool) -> Decimal {
+    if !included {
+        return amount;
+    }
+    let rate: Decimal = taxes.iter().map(|t| t.rate).sum();
+    (amount / (Decimal::ONE + rate)).round_dp(4)
+}
+
+async fn sale_values(tryton: &Tryton, order: &SalesOrder, key: &str) -> Result<Value, ErpError> {
+    let session = &tryton.session;
+    let warehouse = tryton
+        .catalog
+        .resolve_warehouses(session, std::slice::from_ref(&order.warehouse))
+        .await?
+        .remove(0);
+    let currency = tryton
+        .catalog
+        .currency(session, order.currency.as_str())
+        .await?;
+    let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
+    let products = tryton.catalog.products(session, &skus).await?;
+    let party = party(tryton, &order.customer).await?;
+    let shipping = order
+        .shipping_address
+        .as_ref()
+        .or(order.billing_address.as_ref());
+    let shipment_address = address(tryton, party, shipping, &order.customer).await?;
+    let invoice_address = match &order.billing_address {
+        Some(billing) if Some(billing) != shipping => {
+            address(tryton, party, Some(billing), &order.customer).await?
+        }
+        _ => shipment_address,
+    };
+
+    let mut lines = Vec::new();
+    for line in &order.lines {
+        let product = products
+            .get(&line.sku)
+            .ok_or_else(|| ErpError::UnknownSku(line.sku.to_string()))?;
+        let taxes = tax_ids(tryton, &line.taxes).await?;
+        lines.push(json!({
+            "type": "line",
+            "product": product.id,
+            "unit": product.unit,
+            "quantity": quantity(line.quantity),
+            "unit_price": decimal(net(line.unit_price, &line.taxes, order.taxes_included)),
+            "description": line.title,
+            "taxes": [["add", taxes]],
+        }));
+        if !line.discount.is_zero() {
+            lines.push(service_line(
+                format!("Discount on {} ({})", line.sku, line.title),
+                Decimal::ONE,
+                -net(line.discount, &line.taxes, order.taxes_included),
+                &taxes,
+            ));
+        }
+    }
+    for shipping in &order.shipping {
+        let taxes = tax_ids(tryton, &shipping.taxes).await?;
+        lines.push(service_line(
+            format!("Shipping: {}", shipping.title),
+            Decimal::ONE,
+            net(shipping.price, &shipping.taxes, order.taxes_included),
+            &taxes,
+        ));
+        if !shipping.discount.is_zero() {
+            lines.push(service_line(
+                format!("Shipping discount: {}", shipping.title),
+                Decimal::ONE,
+                -net(shipping.discount, &shipping.taxes, order.taxes_included),
+                &taxes,
+            ));
+        }
+    }
+    Ok(json!({
+        "party": party,
+        "invoice_address": invoice_address,
+        "shipment_address": shipment_address,
+        "warehouse": warehouse.id,
+        "currency": currency,
+        "reference": key,
+        "description": format!("Shopify order {}", order.name),
+        "sale_date": date(order.placed_at.date_naive()),
+        "lines": [["create", lines]],
+    }))
+}
+
+/// The customer's party: found by e-mail, else created. Orders without an e-mail (point of
+/// sale, draft orders) get a party of their own.
+async fn party(tryton: &Tryton, customer: &Customer) -> Result<i64, ErpError> {
+    let session = &tryton.session;
+    if let Some(email) = customer.email.as_deref().filter(|e| !e.is_empty()) {
+        let rows = to_rows(
+            session
+                .model(
+                    "party.contact_mechanism",
+                    "search_read",
+                    vec![
+                        json!([["type", "=", "email"], ["value", "=", email]]),
+                        json!(0),
+                        json!(1),
+                        json!([["id", "ASC"]]),
+                        json!(["party"]),
+                    ],
+                    None,
+                )
+                .await?,
+        )?;
+        if let Some(row) = rows.first() {
+            return to_id(field(row, "party"));
+        }
+    }
+    let name = if customer.name.trim().is_empty() {
+        customer
+            .email
+            .clone()
+            .unwrap_or_else(|| "Shopify customer".into())
+    } else {
+        customer.name.clone()
+    };
+    let mut mechanisms = Vec::new();
+    if let Some(email) = customer.email.as_deref().filter(|e| !e.is_empty()) {
+        mechanisms.push(json!({"type": "email", "value": email}));
+    }
+    if let Some(phone) = customer.phone.as_deref().filter(|p| !p.is_empty()) {
+        mechanisms.push(json!({"type": "phone", "value": phone}));
+    }
+    let ids = to_ids(
+        &session
+            .model(
+                "party.party",
+                "create",
+                vec![json!([{"name": name, "contact_mechanisms": [["create", mechanisms]]}])],
+                None,
+            )
+            .await?,
+    )?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| ErpError::BadResponse("party.party.create returned no id".into()))
+}
+
+/// The party's address matching `address` (street, postal code, city), created if new.
+/// Without an address, the party's first one (created empty if it has none).
+async fn address(
+    tryton: &Tryton,
+    party: i64,
+    address: Option<&Address>,
+    customer: &Customer,
+) -> Result<i64, ErpError> {
+    let session = &tryton.session;
+    let mut domain = vec![json!(["party", "=", party])];
+    let mut values = Map::new();
+    values.insert("party".into(), json!(party));
+    if let Some(a) = address {
+        domain.push(json!(["street", "=", a.street]));
+        domain.push(json!(["postal_code", "=", a.postal_code]));
+        domain.push(json!(["city", "=", a.city]));
+        values.insert("street".into(), json!(a.street));
+        values.insert("postal_code".into(), json!(a.postal_code));
+        values.insert("city".into(), json!(a.city));
+        if !a.name.is_empty() && a.name != customer.name {
+            values.insert("party_name".into(), json!(a.name));
+        }
+    }
+    let found = to_ids(
+        &session
+            .model(
+                "party.address",
+                "search",
+                vec![json!(domain), json!(0), json!(1), json!([["id", "ASC"]])],
+                None,
+            )
+            .await?,
+    )?;
+    if let Some(id) = found.first() {
+        return Ok(*id);
+    }
+    let ids = to_ids(
+        &session
+            .model("party.address", "create", vec![json!([values])], None)
+            .await?,
+    )?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| ErpError::BadResponse("party.address.create returned no id".into()))
+}
+
+fn order_state(state: &str) -> OrderState {
+    match state {
+        "draft" | "quotation" => OrderState::Draft,
+        "done" => OrderState::Done,
+        "cancelled" => OrderState::Cancelled,
+        _ => OrderState::Open,
+    }
+}
+
+/// The sale booked under `key`, with its lines.
+pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, ErpError> {
+    let session = &tryton.session;
+    let Some(found) = find(tryton, &key).await? else {
+        return Ok(None);
+    };
+    let rows = read_many(
+        session,
+        "sale.sale",
+        &[found.id],
+        json!([
+            "number",
+            "state",
+            "currency.code",
+            "warehouse.code",
+            "untaxed_amount",
+            "tax_amount",
+            "total_amount",
+            "lines"
+        ]),
+        None,
+    )
+    .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ErpError::Missing(format!("sale {} vanished", found.id)))?;
+    let dotted = |name: &str, sub: &str| {
+        field(row, name)
+            .as_object()
+            .and_then(|o| o.get(sub))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let currency = dotted("currency.", "code").unwrap_or_default();
+    let currency = CurrencyCode::new(currency).map_err(|e| ErpError::BadResponse(e.to_string()))?;
+    let line_ids = to_ids(field(row, "lines"))?;
+    let lines = read_many(
+        session,
+        "sale.line",
+        &line_ids,
+        json!([
+            "product.suffix_code",
+            "description",
+            "quantity",
+            "unit_price",
+            "amount",
+            "taxes",
+            "sequence"
+        ]),
+        None,
+    )
+    .await?;
+    let tax_ids: BTreeSet<i64> = lines
+        .iter()
+        .flat_map(|l| to_ids(field(l, "taxes")).unwrap_or_default())
+        .collect();
+    let tax_names: HashMap<i64, String> = read_many(
+        session,
+        "account.tax",
+        &tax_ids.into_iter().collect::<Vec<_>>(),
+        json!(["name"]),
+        None,
+    )
+    .await?
+    .iter()
+    .filter_map(|t| Some((to_id(field(t, "id")).ok()?, to_text(field(t, "name"))?)))
+    .collect();
+    let mut booked = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let sku = field(line, "product.")
+            .as_object()
+            .and_then(|p| to_sku(p.get("suffix_code").unwrap_or(&Value::Null)));
+        booked.push(BookedLine {
+            sku,
+            description: to_text(field(line, "description")).unwrap_or_default(),
+            quantity: to_decimal_or_zero(field(line, "quantity"))?,
+            unit_price: to_decimal_or_zero(field(line, "unit_price"))?,
+            amount: to_decimal_or_zero(field(line, "amount"))?,
+            taxes: to_ids(field(line, "taxes"))?
+                .iter()
+                .filter_map(|id| tax_names.get(id).cloned())
+                .collect(),
+        });
+    }
+    let shopify_order_id = key
+        .rsplit(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    Ok(Some(BookedOrder {
+        reference: SalesOrderRef {
+            erp_id: found.id.to_string(),
+            number: to_text(field(row, "number")),
+            created: false,
+        },
+        shopify_order_id,
+        state: order_state(&found.state),
+        currency,
+        warehouse: dotted("warehouse.", "code"),
+        lines: booked,
+        untaxed: to_decimal_or_zero(field(row, "untaxed_amount"))?,
+        tax: to_decimal_or_zero(field(row, "tax_amount"))?,
+        total: to_decimal_or_zero(field(row, "total_amount"))?,
+    }))
+}
+
+/// Cancels the order. A sale not yet processing is cancelled outright; a processing one
+/// has its pending shipments and draft invoices cancelled (Tryton keeps the sale, with a
+/// shipment exception for someone to acknowledge); one with goods gone is refused.
+pub async fn cancel(tryton: &Tryton, shopify_order_id: u64) -> Result<CancelOutcome, ErpError> {
+    let key = order_key(shopify_order_id);
+    let found = find(tryton, &key).await?.ok_or_else(|| {
+        ErpError::Missing(format!(
+            "no Tryton sale for Shopify order {shopify_order_id}"
+        ))
+    })?;
+    match found.state.as_str() {
+        "cancelled" => return Ok(CancelOutcome::AlreadyCancelled),
+        "draft" | "quotation" => {
+            button(tryton, "sale.sale", "cancel", &[found.id]).await?;
+            return Ok(CancelOutcome::Cancelled);
+        }
+        "confirmed" => {
+            button(tryton, "sale.sale", "draft", &[found.id]).await?;
+            button(tryton, "sale.sale", "cancel", &[found.id]).await?;
+            return Ok(CancelOutcome::Cancelled);
+        }
+        _ => {}
+    }
+    let session = &tryton.session;
+    let sale = read_many(
+        session,
+        "sale.sale",
+        &[found.id],
+        json!(["shipments", "invoices"]),
+        None,
+    )
+    .await?;
+    let sale = sale
+        .first()
+        .ok_or_else(|| ErpError::Missing(format!("sale {} vanished", found.id)))?;
+    let shipments = read_many(
+        session,
+        "stock.shipment.out",
+        &to_ids(field(sale, "shipments"))?,
+        json!(["state", "number"]),
+        None,
+    )
+    .await?;
+    let mut pending = Vec::new();
+    for shipment in &shipments {
+        let state = to_text(field(shipment, "state")).unwrap_or_default();
+        match state.as_str() {
+            "cancelled" => {}
+            "shipped" | "done" => {
+                return Err(ErpError::Rejected(format!(
+                    "Shopify order {shopify_order_id} has left the warehouse (shipment {}): \
+                     refund it instead of cancelling",
+                    to_text(field(shipment, "number")).unwrap_or_default()
+                )));
+            }
+            _ => pending.push(to_id(field(shipment, "id"))?),
+        }
+    }
+    if !pending.is_empty() {
+        button(tryton, "stock.shipment.out", "cancel", &pending).await?;
+    }
+    let invoices = read_many(
+        session,
+        "account.invoice",
+        &to_ids(field(sale, "invoices"))?,
+        json!(["state"]),
+        None,
+    )
+    .await?;
+    let drafts: Vec<i64> = invoices
+        .iter()
+        .filter(|i| matches!(field(i, "state").as_str(), Some("draft" | "validated")))
+        .filter_map(|i| to_id(field(i, "id")).ok())
+        .collect();
+    if !drafts.is_empty() {
+        button(tryton, "account.invoice", "cancel", &drafts).await?;
+    }
+    Ok(CancelOutcome::DocumentsCancelled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tax(rate: &str) -> TaxLine {
+        TaxLine {
+            title: "T".into(),
+            rate: rate.parse().unwrap(),
+            amount: Decimal::ZERO,
+        }
+    }
+
+    #[test]
+    fn tax_included_prices_are_booked_net() {
+        let gross: Decimal = "10.40".parse().unwrap();
+        assert_eq!(net(gross, &[tax("0.04")], true), "10.00".parse().unwrap());
+        assert_eq!(net(gross, &[tax("0.04")], false), gross);
+        assert_eq!(net(gross, &[], true), gross);
+    }
+
+    #[test]
+    fn order_states_map_to_the_contract() {
+        assert_eq!(order_state("quotation"), OrderState::Draft);
+        assert_eq!(order_state("processing"), OrderState::Open);
+        assert_eq!(order_state("cancelled"), OrderState::Cancelled);
+    }
+}

@@ -1,0 +1,165 @@
+//! Customer shipments that left (state `shipped` or `done`), by `write_date`, so a tracking
+//! number added after the goods left is reported too. The Shopify order comes from the
+//! sale the shipment belongs to (`sale.sale.shipments`); the carrier is its name
+//! (its party's name, what Shopify calls the company), the tracking number `shipping_reference`.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use plumb_common::Decimal;
+
+use super::Tryton;
+use super::catalog::read_many;
+use super::cursor::Watermark;
+use super::values::{
+    datetime, field, to_date, to_datetime, to_decimal_or_zero, to_id, to_ids, to_rows, to_sku,
+    to_text,
+};
+use super::{READ_BATCH, id_chunks};
+use crate::erp::{Cursor, ErpError, Shipment, ShipmentChanges, ShipmentLine};
+
+fn dotted(row: &serde_json::Map<String, Value>, name: &str, sub: &str) -> Option<String> {
+    field(row, name)
+        .as_object()
+        .and_then(|o| o.get(sub))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Shipments changed since `cursor`.
+pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, ErpError> {
+    let session = &tryton.session;
+    let mark = Watermark::decode(cursor)?;
+    let mut domain = vec![json!(["state", "in", ["shipped", "done"]])];
+    if let Some(since) = mark.since(tryton.overlap) {
+        domain.push(json!(["write_date", ">=", datetime(since)]));
+    }
+    let rows = to_rows(
+        session
+            .model(
+                "stock.shipment.out",
+                "search_read",
+                vec![
+                    json!(domain),
+                    json!(0),
+                    Value::Null,
+                    json!([["write_date", "ASC"], ["id", "ASC"]]),
+                    json!([
+                        "number",
+                        "write_date",
+                        "warehouse.code",
+                        "carrier.party.name",
+                        "shipping_reference",
+                        "effective_date",
+                        "outgoing_moves"
+                    ]),
+                ],
+                None,
+            )
+            .await?,
+    )?;
+    let keys = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                to_id(field(row, "id"))?,
+                to_datetime(field(row, "write_date"))?,
+            ))
+        })
+        .collect::<Result<Vec<_>, ErpError>>()?;
+    let (fresh, next) = mark.advance(&keys, tryton.overlap);
+    let rows: Vec<_> = fresh.into_iter().map(|i| &rows[i]).collect();
+
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|row| to_id(field(row, "id")))
+        .collect::<Result<_, _>>()?;
+    let orders = shopify_orders(tryton, &ids).await?;
+    let move_ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|row| to_ids(field(row, "outgoing_moves")).unwrap_or_default())
+        .collect();
+    let moves: HashMap<i64, ShipmentLine> = read_many(
+        session,
+        "stock.move",
+        &move_ids,
+        json!(["product.suffix_code", "quantity", "state"]),
+        None,
+    )
+    .await?
+    .iter()
+    .filter(|m| field(m, "state").as_str() != Some("cancelled"))
+    .filter_map(|m| {
+        let sku = field(m, "product.")
+            .as_object()
+            .and_then(|p| to_sku(p.get("suffix_code").unwrap_or(&Value::Null)))?;
+        let quantity = to_decimal_or_zero(field(m, "quantity")).unwrap_or(Decimal::ZERO);
+        Some((to_id(field(m, "id")).ok()?, ShipmentLine { sku, quantity }))
+    })
+    .collect();
+
+    let mut shipments = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = to_id(field(row, "id"))?;
+        shipments.push(Shipment {
+            erp_id: id.to_string(),
+            number: to_text(field(row, "number")),
+            shopify_order_id: orders.get(&id).copied(),
+            warehouse: dotted(row, "warehouse.", "code"),
+            carrier: field(row, "carrier.")
+                .get("party.")
+                .and_then(|party| party.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            tracking_number: to_text(field(row, "shipping_reference"))
+                .filter(|t| !t.trim().is_empty()),
+            tracking_url: None,
+            shipped_on: to_date(field(row, "effective_date"))?,
+            lines: to_ids(field(row, "outgoing_moves"))?
+                .iter()
+                .filter_map(|m| moves.get(m).cloned())
+                .collect(),
+        });
+    }
+    Ok(ShipmentChanges {
+        shipments,
+        cursor: next.encode(),
+    })
+}
+
+/// Shipment id -> the Shopify order id of its sale.
+async fn shopify_orders(tryton: &Tryton, shipments: &[i64]) -> Result<HashMap<i64, u64>, ErpError> {
+    let mut out = HashMap::new();
+    for chunk in id_chunks(shipments, READ_BATCH) {
+        let sales = to_rows(
+            tryton
+                .session
+                .model(
+                    "sale.sale",
+                    "search_read",
+                    vec![
+                        json!([["shipments", "in", chunk]]),
+                        json!(0),
+                        Value::Null,
+                        Value::Null,
+                        json!(["reference", "shipments"]),
+                    ],
+                    None,
+                )
+                .await?,
+        )?;
+        for sale in sales {
+            let Some(order) = to_text(field(&sale, "reference")).and_then(|r| {
+                r.strip_prefix("shopify:")
+                    .and_then(|n| n.parse::<u64>().ok())
+            }) else {
+                continue;
+            };
+            for shipment in to_ids(field(&sale, "shipments"))? {
+                out.insert(shipment, order);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,392 @@
+//! Stock figures and stock change polls.
+//!
+//! Per warehouse, with `stock_skip_warehouse` (only the storage zone counts):
+//! - on hand = `quantity`;
+//! - available = `forecast_quantity`: on hand minus what confirmed sales will take, the
+//!   figure Tryton's own sale check uses;
+//! - reserved = the assigned moves leaving storage (what `stock_assign` would subtract);
+//! - incoming = `quantity` of the warehouse's input zone: received, not yet put away.
+//!
+//! Tryton computes quantities per product at about 0.7 ms per product and field, so only
+//! on hand and available are read per product; reserved and incoming are small sets found
+//! by search (assigned moves; products with a non-zero input zone), which on 10,000
+//! products is 0.2 s instead of 16 s per warehouse.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Map, Value, json};
+
+use plumb_common::{Decimal, Sku};
+
+use super::READ_BATCH;
+use super::Tryton;
+use super::catalog::{WarehouseInfo, context, read_many};
+use super::cursor::Watermark;
+use super::values::{datetime, field, to_datetime, to_decimal_or_zero, to_id, to_rows, to_sku};
+use crate::erp::{Cursor, ErpError, Selection, StockChanges, StockLevel};
+
+/// Products with a SKU, as (id, SKU).
+async fn products(tryton: &Tryton, skus: Selection<'_>) -> Result<Vec<(i64, Sku)>, ErpError> {
+    let mut out = Vec::new();
+    let mut read = |rows: Vec<Map<String, Value>>| -> Result<(), ErpError> {
+        for row in rows {
+            if let Some(sku) = to_sku(field(&row, "suffix_code")) {
+                out.push((to_id(field(&row, "id"))?, sku));
+            }
+        }
+        Ok(())
+    };
+    match skus {
+        Selection::All => {
+            let mut offset = 0;
+            loop {
+                let rows = to_rows(
+                    tryton
+                        .session
+                        .model(
+                            "product.product",
+                            "search_read",
+                            vec![
+                                json!([["type", "=", "goods"], ["suffix_code", "!=", null]]),
+                                json!(offset),
+                                json!(READ_BATCH),
+                                json!([["id", "ASC"]]),
+                                json!(["suffix_code"]),
+                            ],
+                            None,
+                        )
+                        .await?,
+                )?;
+                let count = rows.len();
+                read(rows)?;
+                if count < READ_BATCH {
+                    break;
+                }
+                offset += READ_BATCH;
+            }
+        }
+        Selection::Skus(skus) => {
+            let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+            for chunk in names.chunks(READ_BATCH) {
+                read(to_rows(
+                    tryton
+                        .session
+                        .model(
+                            "product.product",
+                            "search_read",
+                            vec![
+                                json!([["type", "=", "goods"], ["suffix_code", "in", chunk]]),
+                                json!(0),
+                                Value::Null,
+                                json!([["id", "ASC"]]),
+                                json!(["suffix_code"]),
+                            ],
+                            None,
+                        )
+                        .await?,
+                )?)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `field` per product id under a stock context.
+async fn quantities(
+    tryton: &Tryton,
+    ids: &[i64],
+    location: i64,
+    fields: &[&str],
+) -> Result<HashMap<i64, Vec<Decimal>>, ErpError> {
+    let extra = context(json!({"locations": [location], "stock_skip_warehouse": true}));
+    let rows = read_many(
+        &tryton.session,
+        "product.product",
+        ids,
+        json!(fields),
+        Some(&extra),
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let values = fields
+                .iter()
+                .map(|f| to_decimal_or_zero(field(row, f)))
+                .collect::<Result<_, _>>()?;
+            Ok((to_id(field(row, "id"))?, values))
+        })
+        .collect()
+}
+
+/// Units of each product in assigned moves leaving the warehouse's storage.
+async fn reserved(
+    tryton: &Tryton,
+    warehouse: &WarehouseInfo,
+) -> Result<HashMap<i64, Decimal>, ErpError> {
+    let rows = to_rows(
+        tryton
+            .session
+            .model(
+                "stock.move",
+                "search_read",
+                vec![
+                    json!([
+                        ["state", "=", "assigned"],
+                        ["from_location", "child_of", [warehouse.storage], "parent"],
+                        ["to_location", "not child_of", [warehouse.storage], "parent"]
+                    ]),
+                    json!(0),
+                    Value::Null,
+                    Value::Null,
+                    json!(["product", "internal_quantity"]),
+                ],
+                None,
+            )
+            .await?,
+    )?;
+    let mut out: HashMap<i64, Decimal> = HashMap::new();
+    for row in rows {
+        *out.entry(to_id(field(&row, "product"))?).or_default() +=
+            to_decimal_or_zero(field(&row, "internal_quantity"))?;
+    }
+    Ok(out)
+}
+
+/// On-hand of every product with a non-zero quantity in the warehouse's input zone.
+async fn incoming(
+    tryton: &Tryton,
+    warehouse: &WarehouseInfo,
+) -> Result<HashMap<i64, Decimal>, ErpError> {
+    let extra = context(json!({"locations": [warehouse.input], "stock_skip_warehouse": true}));
+    let rows = to_rows(
+        tryton
+            .session
+            .model(
+                "product.product",
+                "search_read",
+                vec![
+                    json!([["quantity", "!=", 0]]),
+                    json!(0),
+                    Value::Null,
+                    Value::Null,
+                    json!(["quantity"]),
+                ],
+                Some(&extra),
+            )
+            .await?,
+    )?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                to_id(field(row, "id"))?,
+                to_decimal_or_zero(field(row, "quantity"))?,
+            ))
+        })
+        .collect()
+}
+
+async fn warehouse_levels(
+    tryton: &Tryton,
+    products: &[(i64, Sku)],
+    warehouse: &WarehouseInfo,
+) -> Result<Vec<StockLevel>, ErpError> {
+    let ids: Vec<i64> = products.iter().map(|(id, _)| *id).collect();
+    let storage = quantities(
+        tryton,
+        &ids,
+        warehouse.id,
+        &["quantity", "forecast_quantity"],
+    )
+    .await?;
+    let reserved = reserved(tryton, warehouse).await?;
+    let incoming = incoming(tryton, warehouse).await?;
+    let figure = |map: &HashMap<i64, Vec<Decimal>>, id: &i64, i: usize| {
+        map.get(id)
+            .and_then(|v| v.get(i))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(products
+        .iter()
+        .map(|(id, sku)| StockLevel {
+            sku: sku.clone(),
+            warehouse: warehouse.code.clone(),
+            on_hand: figure(&storage, id, 0),
+            reserved: reserved.get(id).copied().unwrap_or_default(),
+            incoming: incoming.get(id).copied().unwrap_or_default(),
+            available: figure(&storage, id, 1),
+        })
+        .collect())
+}
+
+/// Stock of `skus` in `warehouses`.
+pub async fn levels(
+    tryton: &Tryton,
+    skus: Selection<'_>,
+    warehouses: &[String],
+) -> Result<Vec<StockLevel>, ErpError> {
+    let warehouses = tryton
+        .catalog
+        .resolve_warehouses(&tryton.session, warehouses)
+        .await?;
+    let products = products(tryton, skus).await?;
+    let mut out = Vec::with_capacity(products.len() * warehouses.len());
+    if products.is_empty() {
+        return Ok(out);
+    }
+    for warehouse in &warehouses {
+        out.extend(warehouse_levels(tryton, &products, warehouse).await?);
+    }
+    Ok(out)
+}
+
+/// Moves written at or after `since` (all of them when `None`): (id, write_date, SKU,
+/// from, to).
+async fn moves(
+    tryton: &Tryton,
+    since: Option<chrono::NaiveDateTime>,
+) -> Result<Vec<(i64, chrono::NaiveDateTime, Option<Sku>, i64, i64)>, ErpError> {
+    let domain = match since {
+        Some(since) => json!([["write_date", ">=", datetime(since)]]),
+        None => json!([]),
+    };
+    let rows = to_rows(
+        tryton
+            .session
+            .model(
+                "stock.move",
+                "search_read",
+                vec![
+                    domain,
+                    json!(0),
+                    Value::Null,
+                    json!([["write_date", "ASC"], ["id", "ASC"]]),
+                    json!([
+                        "product.suffix_code",
+                        "from_location",
+                        "to_location",
+                        "write_date",
+                        "create_date"
+                    ]),
+                ],
+                None,
+            )
+            .await?,
+    )?;
+    rows.iter()
+        .map(|row| {
+            let written = match field(row, "write_date") {
+                Value::Null => field(row, "create_date"),
+                value => value,
+            };
+            let sku = field(row, "product.")
+                .as_object()
+                .and_then(|p| to_sku(p.get("suffix_code").unwrap_or(&Value::Null)));
+            Ok((
+                to_id(field(row, "id"))?,
+                to_datetime(written)?,
+                sku,
+                to_id(field(row, "from_location"))?,
+                to_id(field(row, "to_location"))?,
+            ))
+        })
+        .collect()
+}
+
+/// A cursor at the newest move: later polls report later changes only.
+pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
+    let rows = to_rows(
+        tryton
+            .session
+            .model(
+                "stock.move",
+                "search_read",
+                vec![
+                    json!([]),
+                    json!(0),
+                    json!(1),
+                    json!([["write_date", "DESC NULLS LAST"], ["id", "DESC"]]),
+                    json!(["write_date"]),
+                ],
+                None,
+            )
+            .await?,
+    )?;
+    let Some(newest) = rows.first() else {
+        return Ok(Cursor::default());
+    };
+    let at = to_datetime(field(newest, "write_date"))?;
+    let start = Watermark {
+        at: Some(at),
+        seen: BTreeSet::new(),
+    };
+    let recent = moves(tryton, start.since(tryton.overlap)).await?;
+    let keys: Vec<_> = recent.iter().map(|m| (m.0, m.1)).collect();
+    let (_, next) = Watermark::default().advance(&keys, tryton.overlap);
+    Ok(next.encode())
+}
+
+/// The pairs that changed since `cursor`, with their levels now.
+pub async fn changes(
+    tryton: &Tryton,
+    cursor: &Cursor,
+    warehouses: &[String],
+) -> Result<StockChanges, ErpError> {
+    let mark = Watermark::decode(cursor)?;
+    let wanted = tryton
+        .catalog
+        .resolve_warehouses(&tryton.session, warehouses)
+        .await?;
+    let moves = moves(tryton, mark.since(tryton.overlap)).await?;
+    let keys: Vec<_> = moves.iter().map(|m| (m.0, m.1)).collect();
+    let (fresh, next) = mark.advance(&keys, tryton.overlap);
+
+    let warehouse_of = |location: i64| {
+        wanted
+            .iter()
+            .find(|w| w.locations.contains(&location))
+            .map(|w| w.code.as_str())
+    };
+    let mut pairs: BTreeMap<Sku, BTreeSet<&str>> = BTreeMap::new();
+    for i in fresh {
+        let (_, _, Some(sku), from, to) = &moves[i] else {
+            continue;
+        };
+        for code in [warehouse_of(*from), warehouse_of(*to)]
+            .into_iter()
+            .flatten()
+        {
+            pairs.entry(sku.clone()).or_default().insert(code);
+        }
+    }
+    let levels = if pairs.is_empty() {
+        Vec::new()
+    } else {
+        let skus: Vec<Sku> = pairs.keys().cloned().collect();
+        let codes: Vec<String> = pairs
+            .values()
+            .flatten()
+            .map(|c| (*c).to_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        levels(tryton, Selection::Skus(&skus), &codes)
+            .await?
+            .into_iter()
+            .filter(|level| {
+                pairs
+                    .get(&level.sku)
+                    .is_some_and(|codes| codes.contains(level.warehouse.as_str()))
+            })
+            .collect()
+    };
+    tracing::debug!(
+        moves = moves.len(),
+        changed = levels.len(),
+        "Tryton stock change poll"
+    );
+    Ok(StockChanges {
+        levels,
+        cursor: next.encode(),
+    })
+}
