@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::control::{self, ControlContext, PeerPolicy};
 use crate::erp;
 use crate::flows;
+use crate::shopify::{ShopifyClient, ShopifyClientConfig};
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::{RetryPolicy, Store, StoreError, StoreSettings};
 use crate::webhook;
@@ -65,7 +66,8 @@ pub async fn run(
 
     let (trigger, stop) = ShutdownTrigger::new();
     let mut tasks = JoinSet::new();
-    let handlers = flows::handlers(&store);
+    let context = flow_context(&config, &store, clock);
+    let handlers = flows::handlers(&context);
     for flow in flows::missing(&handlers) {
         tracing::warn!(%flow, "this build has no handler for the flow yet: its jobs are kept and wait");
     }
@@ -92,6 +94,7 @@ pub async fn run(
         };
         tasks.spawn(runner.run(stop.clone()));
     }
+    flows::spawn_sources(&context, &mut tasks, &stop);
     tasks.spawn(maintain(
         store.clone(),
         clock,
@@ -131,13 +134,8 @@ pub async fn run(
         (Some(_), None) => return Err(RunError::NoWebhookListener),
         (None, _) => {}
     }
-    if let Some(erp_config) = config.erp.as_ref() {
-        match erp::connect(erp_config) {
-            Ok(connector) => {
-                tasks.spawn(check_erp(connector, config.locations.clone(), stop.clone()));
-            }
-            Err(error) => tracing::error!(%error, "the ERP connector could not be set up"),
-        }
+    if let Some(connector) = context.erp.clone() {
+        tasks.spawn(check_erp(connector, config.locations.clone(), stop.clone()));
     }
     ready();
     tracing::info!("plumbd ready");
@@ -148,6 +146,29 @@ pub async fn run(
     store.close().await;
     tracing::info!("plumbd stopped");
     Ok(())
+}
+
+/// The clients and state every flow shares. A client that cannot be set up is logged and
+/// left out: the flows that need it keep their jobs waiting (and say so) instead of the
+/// agent refusing to start and taking the webhook receiver down with it.
+fn flow_context(config: &Config, store: &Store, clock: Clock) -> flows::FlowContext {
+    let shopify = config.shopify.as_ref().and_then(|shopify| {
+        ShopifyClient::new(ShopifyClientConfig::from_config(shopify))
+            .inspect_err(|error| tracing::error!(%error, "the Shopify client could not be set up"))
+            .ok()
+    });
+    let erp = config.erp.as_ref().and_then(|erp_config| {
+        erp::connect(erp_config)
+            .inspect_err(|error| tracing::error!(%error, "the ERP connector could not be set up"))
+            .ok()
+    });
+    flows::FlowContext {
+        store: store.clone(),
+        clock,
+        config: Arc::new(config.clone()),
+        shopify,
+        erp,
+    }
 }
 
 /// Checks the configuration against the ERP once, in the background, and logs what

@@ -1,26 +1,58 @@
-//! The flows' handlers: what runs a job once the queue hands it out.
+//! The flows: what runs a job once the queue hands it out ([`handlers`]), and what puts
+//! jobs on the queue besides webhooks ([`spawn_sources`]: ERP pollers, backfills,
+//! schedules).
 //!
-//! Each flow gets its handler here. Flows whose handler has not been built yet are named
-//! by [`missing`]: their jobs are accepted and kept, visible in the queue, and run once an
-//! upgrade brings the handler.
+//! Every flow gets the same [`FlowContext`]: the store, the clock, the configuration and
+//! the two sides' clients, built once at start. Flows whose handler has not been built yet
+//! are named by [`missing`]: their jobs are accepted and kept, visible in the queue, and
+//! run once an upgrade brings the handler.
 
 mod inventory;
 
 use std::sync::Arc;
 
+use tokio::task::JoinSet;
+
 use plumb_common::FlowKind;
 
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::erp::Erp;
+use crate::shopify::ShopifyClient;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::worker::Handler;
 
 pub use inventory::InventoryHandler;
 
+/// What every flow works with. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct FlowContext {
+    /// The store.
+    pub store: Store,
+    /// The clock.
+    pub clock: Clock,
+    /// The configuration the agent runs with.
+    pub config: Arc<Config>,
+    /// The Shopify client; `None` when `[shopify]` is not configured.
+    pub shopify: Option<ShopifyClient>,
+    /// The ERP connector; `None` when `[erp]` is not configured.
+    pub erp: Option<Arc<dyn Erp>>,
+}
+
 /// The handler of each flow this build can run.
-pub fn handlers(store: &Store) -> Vec<(FlowKind, Arc<dyn Handler>)> {
+pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
     vec![(
         FlowKind::Inventory,
-        Arc::new(InventoryHandler::new(store.clone())),
+        Arc::new(InventoryHandler::new(context.store.clone())),
     )]
+}
+
+/// Starts the flows' sources (pollers and schedules) on `tasks`; each stops on `shutdown`.
+pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &Shutdown) {
+    // No flow has a source yet: the inventory and orders flows add their ERP poller and
+    // Shopify backfill here.
+    let _ = (context, tasks, shutdown);
 }
 
 /// The flows that have no handler among `handlers`.
