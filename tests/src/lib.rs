@@ -8,8 +8,11 @@
 //!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
 //!   faults, signed webhooks with retries, orders); run in-process or as the
 //!   `shopify-sandbox` binary.
+//! - [`shopify`]: the agent's Shopify client pointed at the sandbox, and a level-sync
+//!   driver that handles outcomes as the inventory flow does.
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
 pub mod agent;
 pub mod sandbox;
+pub mod shopify;
 pub mod webhooks;
