@@ -8,7 +8,7 @@
 //! stale batch changed nothing, so its rows are re-read, rows already at their target are
 //! dropped, and the rest go out as a new job with the quantities just read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -218,7 +218,8 @@ async fn read_available(
     client: &ShopifyClient,
     targets: &[LevelTarget],
 ) -> Result<HashMap<(u64, u64), i64>, SyncError> {
-    let mut by_location: HashMap<u64, Vec<u64>> = HashMap::new();
+    // In a fixed order, so a seeded fault run sends its requests alike.
+    let mut by_location: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for t in targets {
         by_location.entry(t.location).or_default().push(t.item);
     }

@@ -22,19 +22,20 @@ use plumb_tests::shopify::{LevelTarget, SyncSettings, client_for, sync_levels};
 const ITEMS: usize = 3_334;
 const LOCATIONS: usize = 3;
 
-/// 20 % of requests meet a fault: 16 % fail (7 % before anything ran, 9 % of mutations
-/// after they were applied), 2 % are throttled anyway, 2 % are slow.
+/// About 20 % of requests meet a fault: 8 % fail before anything ran (5xx, 429, timeout),
+/// 2 % are throttled anyway, 2 % are slow, and 12 % of mutations are applied and then
+/// answered with nothing (8 %) or a 5xx (4 %).
 fn mixed_faults() -> FaultConfig {
     FaultConfig {
-        server_error: 0.03,
+        server_error: 0.02,
         too_many_requests: 0.02,
         timeout: 0.02,
         timeout_hold_ms: Some(1_500),
         throttled: 0.02,
         latency: 0.02,
         latency_ms: Some(50),
-        response_lost: 0.06,
-        server_error_after_apply: 0.03,
+        response_lost: 0.08,
+        server_error_after_apply: 0.04,
         ..FaultConfig::default()
     }
 }
@@ -50,8 +51,11 @@ fn seed() -> u64 {
 async fn ten_thousand_level_updates_under_mixed_faults_land_exactly_once() {
     let seed = seed();
     println!("fault seed: {seed} (replay with PLUMB_FAULT_SEED={seed})");
+    // Standard's restore rate with a bucket of 500: the run spends about three times
+    // that, so the client must pace itself for "no THROTTLED" to mean anything.
     let sandbox = Sandbox::start(SandboxConfig {
         seed,
+        bucket_size: Some(500.0),
         ..SandboxConfig::default()
     })
     .await
@@ -90,8 +94,9 @@ async fn ten_thousand_level_updates_under_mixed_faults_land_exactly_once() {
         config.backoff_base = Duration::from_millis(20);
         config.backoff_cap = Duration::from_millis(200);
         config.batch_concurrency = 2;
-        // Two sends per call: failures reach the queue's retry (same job, same keys) too.
-        config.max_attempts = 2;
+        // One send per call: every failure but THROTTLED goes to the queue's retry (same
+        // job, same keys), which is what this test is about.
+        config.max_attempts = 1;
     })
     .unwrap();
     // The first answer syncs the bucket model; from then on every THROTTLED the sandbox
@@ -108,6 +113,7 @@ async fn ten_thousand_level_updates_under_mixed_faults_land_exactly_once() {
     let faults = admin.fault_counters();
     let stats = admin.stats();
     println!("sync: {report:?}");
+    println!("per operation: {:?}", stats.operations);
     println!("faults injected: {faults:?}");
     println!(
         "sandbox: {} requests, {} executed, {} THROTTLED ({} injected), {} replays; client: {:?}",
@@ -121,9 +127,8 @@ async fn ten_thousand_level_updates_under_mixed_faults_land_exactly_once() {
 
     // The run met every kind of fault, lost responses included, and the stale rows.
     assert!(faults.response_lost > 0, "no response was lost: {faults:?}");
-    assert!(faults.server_error_after_apply > 0, "{faults:?}");
     assert!(
-        faults.server_error > 0 && faults.throttled > 0,
+        faults.server_error + faults.too_many_requests + faults.timeout > 0,
         "{faults:?}"
     );
     assert!(
@@ -174,6 +179,10 @@ async fn ten_thousand_level_updates_under_mixed_faults_land_exactly_once() {
     }
 
     // No THROTTLED but the injected ones once the model had synced.
+    assert!(
+        stats.points_charged > 1_000,
+        "the bucket was never under pressure"
+    );
     let throttled_after = stats.throttled - faults.throttled;
     assert_eq!(
         throttled_after - throttled_before,
