@@ -9,11 +9,14 @@
 //!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
 //!   faults, signed webhooks with retries, orders); run in-process or as the
 //!   `shopify-sandbox` binary.
+//! - [`shopify`]: the agent's Shopify client pointed at the sandbox, and a level-sync
+//!   driver that handles outcomes as the inventory flow does.
 //! - [`tryton`]: start, seed and stop a real Tryton ERP; act on it as a warehouse clerk.
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
 pub mod agent;
 pub mod erp;
 pub mod sandbox;
+pub mod shopify;
 pub mod tryton;
 pub mod webhooks;

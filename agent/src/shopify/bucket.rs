@@ -13,6 +13,10 @@
 //!   answer already showed: the model takes the lower of its own projection and the
 //!   report, so a late answer never lifts it. Spending lowers every next report below the
 //!   projection, so the model keeps following Shopify's figures.
+//! - A call answered without a report (a lost response, a 5xx, a timeout) may have been
+//!   charged: Shopify applies a mutation and then the answer can be lost. Its points stay
+//!   counted as spent until a report from a call sent after it ended (which includes the
+//!   charge if there was one), or until the time the bucket takes to refill from empty.
 //! - The expected cost of an operation is the `requestedQueryCost` Shopify last reported for
 //!   it; before that, the operation's static estimate.
 //! - All waiting is on tokio time, so tests run it under `tokio::time::pause()`.
@@ -52,6 +56,9 @@ struct State {
     reserved: f64,
     /// Calls in flight.
     in_flight: u32,
+    /// Points of calls answered without a report, which Shopify may have charged, and when
+    /// each call ended.
+    unreported: Vec<(f64, Instant)>,
     /// Operation name -> the last requested cost Shopify reported for it.
     learned: HashMap<&'static str, f64>,
 }
@@ -80,6 +87,9 @@ pub struct Reservation {
     bucket: Arc<Inner>,
     cost: f64,
     settled: bool,
+    /// When the call was let out: a report it brings back covers every call that ended
+    /// before then.
+    reserved_at: Instant,
 }
 
 /// A snapshot of the model, for logs and tests.
@@ -142,7 +152,13 @@ impl CostBucket {
                         // A cost above the bucket's size can never fit: ask for a full bucket
                         // and let Shopify judge the call.
                         let needed = cost.min(reading.max);
-                        let free = reading.level(now) - state.reserved;
+                        let horizon = refill_time(reading.max, reading.restore);
+                        state
+                            .unreported
+                            .retain(|(_, ended)| now.saturating_duration_since(*ended) < horizon);
+                        let unreported: f64 =
+                            state.unreported.iter().map(|(points, _)| points).sum();
+                        let free = reading.level(now) - state.reserved - unreported;
                         if free + EPSILON >= needed {
                             state.in_flight += 1;
                             state.reserved += cost;
@@ -169,6 +185,7 @@ impl CostBucket {
             bucket: self.inner.clone(),
             cost,
             settled: false,
+            reserved_at: Instant::now(),
         }
     }
 
@@ -209,17 +226,25 @@ impl Reservation {
         self.cost
     }
 
-    /// Gives the points back and takes the answer's report, if it had one.
+    /// Gives the points back and takes the answer's report. Without one, the points stay
+    /// counted as possibly spent until a later report covers them (see the module doc).
     pub fn settle(mut self, status: Option<&ThrottleStatus>) {
         self.release();
-        if let Some(status) = status.filter(|s| usable(s)) {
-            let now = Instant::now();
+        let now = Instant::now();
+        {
             let mut state = lock(&self.bucket);
-            let mut reading = Reading::from_status(status, now);
-            if let Some(current) = state.reading {
-                reading.available = reading.available.min(current.level(now));
+            match status.filter(|s| usable(s)) {
+                Some(status) => {
+                    let mut reading = Reading::from_status(status, now);
+                    if let Some(current) = state.reading {
+                        reading.available = reading.available.min(current.level(now));
+                    }
+                    state.reading = Some(reading);
+                    let sent = self.reserved_at;
+                    state.unreported.retain(|(_, ended)| *ended >= sent);
+                }
+                None => state.unreported.push((self.cost, now)),
             }
-            state.reading = Some(reading);
         }
         self.bucket.changed.notify_waiters();
     }
@@ -443,6 +468,49 @@ mod tests {
         );
         first.settle(Some(&status(2000.0, 1990.0, 100.0)));
         assert_eq!(second.await.unwrap(), 10.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_without_a_report_counts_as_spent_until_a_later_report() {
+        let bucket = CostBucket::new();
+        bucket.observe(&status(100.0, 30.0, 10.0));
+        // Sent before the lost answer ended: its report may predate the charge.
+        let early = bucket.reserve_points(1.0).await;
+        // Applied by Shopify, answer lost: the 20 points may be gone.
+        bucket.reserve_points(20.0).await.settle(None);
+        let start = Instant::now();
+        let waiter = {
+            let bucket = bucket.clone();
+            tokio::spawn(async move {
+                let _r = bucket.reserve_points(20.0).await;
+                start.elapsed()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        early.settle(Some(&status(100.0, 29.0, 10.0)));
+        // 29 - 20 unreported = 9 free: 11 points to restore at 10/s.
+        let waited = waiter.await.unwrap();
+        assert!(
+            waited >= Duration::from_millis(1_090) && waited <= Duration::from_millis(1_110),
+            "{waited:?}"
+        );
+        // A call sent after the loss brings a report that covers it: the hold is lifted.
+        let later = bucket.reserve_points(1.0).await;
+        later.settle(Some(&status(100.0, 40.0, 10.0)));
+        assert_eq!(bucket.snapshot().reserved, 0.0);
+        let start = Instant::now();
+        let _r = bucket.reserve_points(39.0).await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreported_charge_expires_once_the_bucket_could_have_refilled() {
+        let bucket = CostBucket::new();
+        bucket.observe(&status(100.0, 100.0, 10.0));
+        bucket.reserve_points(100.0).await.settle(None);
+        let start = Instant::now();
+        let _r = bucket.reserve_points(100.0).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
     }
 
     #[tokio::test(start_paused = true)]

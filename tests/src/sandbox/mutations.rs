@@ -33,34 +33,31 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
         .unwrap_or_default();
     match ctx.keys.get(&response_key) {
         Some(KeyDecision::Replay(out)) => Ok(out.clone()),
-        Some(KeyDecision::Mismatch) => Ok(payload(
+        Some(KeyDecision::Mismatch) => Ok(refused(
             info,
-            Vec::new(),
-            vec![UserError {
+            UserError {
                 field: Vec::new(),
                 message:
                     "The same idempotency key cannot be used with different operation parameters."
                         .to_owned(),
                 code: Some("IDEMPOTENCY_KEY_PARAMETER_MISMATCH"),
-            }],
+            },
         )),
-        Some(KeyDecision::Concurrent) => Ok(payload(
+        Some(KeyDecision::Concurrent) => Ok(refused(
             info,
-            Vec::new(),
-            vec![UserError {
+            UserError {
                 field: Vec::new(),
                 message: "This request is currently in progress, please try again.".to_owned(),
                 code: Some("IDEMPOTENCY_CONCURRENT_REQUEST"),
-            }],
+            },
         )),
-        Some(KeyDecision::PreviousAttemptFailed) => Ok(payload(
+        Some(KeyDecision::PreviousAttemptFailed) => Ok(refused(
             info,
-            Vec::new(),
-            vec![UserError {
+            UserError {
                 field: Vec::new(),
                 message: "A previous request with this idempotency key failed. Retry with a new idempotency key.".to_owned(),
                 code: Some("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"),
-            }],
+            },
         )),
         Some(KeyDecision::Fresh(key)) => {
             let out = apply(ctx, info)?;
@@ -337,6 +334,25 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
 }
 
 /// The payload object of the field, with `userErrors` typed from the schema.
+/// A payload refusing the whole mutation before it ran (an idempotency refusal): every
+/// field but `userErrors` is null, so any selection the schema allows resolves.
+fn refused(info: &ResolveInfo<'_>, error: UserError) -> Out {
+    let type_name = info.field_definition().ty.inner_named_type();
+    let nulls: Vec<(&str, Out)> = info
+        .schema()
+        .get_object(type_name)
+        .map(|object| {
+            object
+                .fields
+                .keys()
+                .filter(|name| name.as_str() != "userErrors")
+                .map(|name| (name.as_str(), Out::Null))
+                .collect()
+        })
+        .unwrap_or_default();
+    payload(info, nulls, vec![error])
+}
+
 fn payload(info: &ResolveInfo<'_>, fields: Vec<(&str, Out)>, errors: Vec<UserError>) -> Out {
     let type_name = info
         .field_definition()

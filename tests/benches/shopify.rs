@@ -1,0 +1,264 @@
+//! Shopify client throughput against the sandbox on the Standard plan (100 points/s,
+//! bucket 2,000): 10,002 level updates (3 locations x 3,334 items) through
+//! `set_inventory`, measured against what the sandbox's cost accounting allowed over the
+//! same time, side by side with a naive loop of one `inventorySetQuantities` per row.
+//! Prints its figures; `docs/BENCHMARKS.md` records them.
+//!
+//! Run: `cargo bench -p plumb-tests --bench shopify`
+//!
+//! The measured runs start with the bucket empty, so every point charged had to be
+//! restored during the run: allowed = 0 + 100 x elapsed. A fresh app starts with the
+//! bucket full (2,000 points), which covers 10,002 updates (about 41 calls x 13 points)
+//! outright; that run is printed too, but it measures the sandbox's speed, not the budget.
+
+// A benchmark's output is its figures on stdout.
+#![allow(clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use plumb_agent::shopify::{ClientStats, SetRequest, SetRow, ShopifyClient};
+use plumb_common::JobId;
+use plumb_tests::sandbox::{Admin, ApiVersion, Plan, Sandbox, SandboxConfig, Stats};
+use plumb_tests::shopify::client_for;
+
+const ITEMS: usize = 3_334;
+const LOCATIONS: usize = 3;
+/// How long the naive loop runs before its rate is extrapolated.
+const NAIVE_FOR: Duration = Duration::from_secs(20);
+
+/// What the sandbox counted over one measured run.
+struct Window {
+    elapsed: Duration,
+    updates: usize,
+    calls: u64,
+    charged: u64,
+    throttled: u64,
+    restore_rate: f64,
+    initial_points: f64,
+    client: ClientStats,
+}
+
+impl Window {
+    fn between(before: &Stats, after: &Stats, admin: &Admin, elapsed: Duration) -> Window {
+        Window {
+            elapsed,
+            updates: 0,
+            calls: after.executed - before.executed,
+            charged: after.points_charged - before.points_charged,
+            throttled: after.throttled - before.throttled,
+            restore_rate: admin.throttle_status().restore_rate,
+            initial_points: 0.0,
+            client: ClientStats::default(),
+        }
+    }
+
+    fn allowed(&self) -> f64 {
+        self.initial_points + self.restore_rate * self.elapsed.as_secs_f64()
+    }
+
+    fn cost_per_call(&self) -> f64 {
+        self.charged as f64 / self.calls.max(1) as f64
+    }
+
+    fn print(&self, what: &str) {
+        let secs = self.elapsed.as_secs_f64();
+        let rows_per_call = self.updates as f64 / self.calls.max(1) as f64;
+        let limit = self.allowed() / self.cost_per_call() * rows_per_call / secs;
+        println!("{what}");
+        println!(
+            "  {} updates in {:.2} s = {:.0} updates/s; {} calls of {:.1} points and {:.0} rows",
+            self.updates,
+            secs,
+            self.updates as f64 / secs,
+            self.calls,
+            self.cost_per_call(),
+            rows_per_call
+        );
+        println!(
+            "  points charged {} / allowed {:.0} ({:.0} initial + {:.0}/s x {:.2} s) = {:.1} %",
+            self.charged,
+            self.allowed(),
+            self.initial_points,
+            self.restore_rate,
+            secs,
+            100.0 * self.charged as f64 / self.allowed()
+        );
+        println!(
+            "  the accounting's limit at this cost per row: {:.0} updates/s; achieved {:.1} % of it; THROTTLED {}",
+            limit,
+            100.0 * self.updates as f64 / secs / limit,
+            self.throttled
+        );
+        println!("  client: {:?}", self.client);
+    }
+}
+
+fn rows(
+    admin_levels: &[(u64, u64)],
+    quantity: impl Fn(usize) -> i64,
+    believed: i64,
+) -> Vec<SetRow> {
+    admin_levels
+        .iter()
+        .enumerate()
+        .map(|(n, &(item, location))| SetRow {
+            inventory_item_id: item,
+            location_id: location,
+            quantity: quantity(n),
+            change_from_quantity: Some(believed),
+        })
+        .collect()
+}
+
+/// A client that has seen no report yet: its bucket model syncs on the first answer.
+fn fresh_client(sandbox: &Sandbox) -> ShopifyClient {
+    client_for(sandbox, ApiVersion::V2026_07, |_| {}).expect("client")
+}
+
+/// Sets every level in one `set_inventory` call (split into calls of 250 by the client),
+/// through a fresh client.
+async fn batched(
+    sandbox: &Sandbox,
+    admin: &Admin,
+    levels: &[(u64, u64)],
+    job: u64,
+    from: i64,
+    to: i64,
+    initial_points: f64,
+) -> Window {
+    let client = fresh_client(sandbox);
+    admin.set_bucket(initial_points);
+    let before = admin.stats();
+    let start = Instant::now();
+    let request = SetRequest::available(JobId(job), rows(levels, |_| to, from));
+    let outcome = client.set_inventory(&request).await.expect("set_inventory");
+    let elapsed = start.elapsed();
+    assert!(
+        outcome.all_applied(),
+        "not all applied: {:?}",
+        outcome.failure()
+    );
+    let mut window = Window::between(&before, &admin.stats(), admin, elapsed);
+    window.updates = outcome.applied_rows();
+    window.initial_points = initial_points;
+    window.client = client.stats();
+    window
+}
+
+/// One call per row, sequential, for `NAIVE_FOR`, through a fresh client.
+async fn naive(sandbox: &Sandbox, admin: &Admin, levels: &[(u64, u64)], from: i64) -> Window {
+    let client = fresh_client(sandbox);
+    admin.set_bucket(0.0);
+    let before = admin.stats();
+    let start = Instant::now();
+    let mut updates = 0;
+    for (n, &(item, location)) in levels.iter().enumerate() {
+        if start.elapsed() >= NAIVE_FOR {
+            break;
+        }
+        let row = SetRow {
+            inventory_item_id: item,
+            location_id: location,
+            quantity: from + 1,
+            change_from_quantity: Some(from),
+        };
+        let request = SetRequest::available(JobId(1_000_000 + n as u64), vec![row]);
+        let outcome = client.set_inventory(&request).await.expect("set_inventory");
+        assert!(
+            outcome.all_applied(),
+            "not applied: {:?}",
+            outcome.failure()
+        );
+        updates += 1;
+    }
+    let elapsed = start.elapsed();
+    let mut window = Window::between(&before, &admin.stats(), admin, elapsed);
+    window.updates = updates;
+    window.client = client.stats();
+    window
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let sandbox = Sandbox::start(SandboxConfig {
+        plan: Plan::Standard,
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let admin = sandbox.admin();
+    let locations: Vec<u64> = (0..LOCATIONS)
+        .map(|n| admin.add_location(&format!("Warehouse {n}")))
+        .collect();
+    let items = admin.add_catalog("BENCH", ITEMS, &locations, 10);
+    let levels: Vec<(u64, u64)> = items
+        .iter()
+        .flat_map(|v| locations.iter().map(|&l| (v.inventory_item_id, l)))
+        .collect();
+    let status = admin.throttle_status();
+    println!(
+        "Standard plan: restore {:.0} points/s, bucket {:.0}; {} levels; client batch_concurrency {}",
+        status.restore_rate,
+        status.maximum_available,
+        levels.len(),
+        fresh_client(&sandbox).config().batch_concurrency
+    );
+
+    // Every run has a fresh client, so its model syncs on its first answer as an agent's
+    // does at start-up. The bucket starts empty: every point must be restored in the run,
+    // and the first call is THROTTLED (that answer is what syncs the model).
+    let steady = batched(&sandbox, &admin, &levels, 1, 10, 20, 0.0).await;
+    steady.print("Batched, bucket empty at the start (the budget is the limit):");
+
+    // A fresh app's bucket starts full, as Shopify's does: the burst covers the run.
+    let fresh = batched(
+        &sandbox,
+        &admin,
+        &levels,
+        2,
+        20,
+        30,
+        status.maximum_available,
+    )
+    .await;
+    fresh.print("Batched, bucket full at the start (fresh app; the burst covers the run):");
+
+    let naive = naive(&sandbox, &admin, &levels, 30).await;
+    naive.print(&format!(
+        "Naive, one call per row, sequential, bucket empty at the start, for {} s:",
+        NAIVE_FOR.as_secs()
+    ));
+    let naive_rate = naive.updates as f64 / naive.elapsed.as_secs_f64();
+    let naive_cost = naive.cost_per_call();
+    // From a full bucket the first 2,000 points go at once; everything after waits for
+    // the restore rate: a lower bound that ignores the burst's own time.
+    let naive_full = (levels.len() as f64 * naive_cost - status.maximum_available).max(0.0)
+        / status.restore_rate;
+    println!(
+        "  extrapolated to {} updates: {:.0} s from an empty bucket ({} / {:.2} per s); at least {:.0} s from a full one (({} x {:.1} points - {:.0}) / {:.0} per s)",
+        levels.len(),
+        levels.len() as f64 / naive_rate,
+        levels.len(),
+        naive_rate,
+        naive_full,
+        levels.len(),
+        naive_cost,
+        status.maximum_available,
+        status.restore_rate
+    );
+    println!(
+        "Batched vs naive, bucket empty at the start: {:.0} vs {:.2} updates/s = {:.0} x",
+        steady.updates as f64 / steady.elapsed.as_secs_f64(),
+        naive_rate,
+        steady.updates as f64 / steady.elapsed.as_secs_f64() / naive_rate
+    );
+    sandbox.shutdown().await;
+}
