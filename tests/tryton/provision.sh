@@ -314,9 +314,13 @@ log "server up on 127.0.0.1:$port in $(elapsed "$t") (pid $pid); total $(elapsed
 if [ -n "${PLUMB_TRYTON_OWNER_PID:-}" ]; then
     # detached watchdog: no inherited stdio, own session
     owner=$PLUMB_TRYTON_OWNER_PID
+    # once the owner is gone (not when the server died on its own: its log is
+    # evidence), the lab goes too, unless PLUMB_TRYTON_KEEP_LAB=1
     detach bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do
-            sleep 1; done; kill "$2" 2>/dev/null' _ "$owner" "$pid" \
-        </dev/null >/dev/null 2>&1 &
+            sleep 1; done; kill -0 "$1" 2>/dev/null && exit 0; kill "$2" 2>/dev/null
+            for _ in $(seq 1 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+            [ "$4" = 1 ] || rm -rf "$3"' _ "$owner" "$pid" "$LAB" \
+        "${PLUMB_TRYTON_KEEP_LAB:-0}" </dev/null >/dev/null 2>&1 &
     log "watchdog: server stops when pid $owner exits"
 fi
 
