@@ -334,6 +334,7 @@ async fn the_same_key_with_other_variables_is_a_parameter_mismatch() {
         "{second}"
     );
     assert_eq!(payload["inventoryAdjustmentGroup"], Value::Null);
+    assert!(second.get("errors").is_none(), "{second}");
     assert_eq!(
         shop.sandbox
             .admin()
@@ -463,6 +464,12 @@ async fn change_from_quantity_is_required_and_checked() {
         body["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
         "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
         "{body}"
+    );
+    // A refusal is a payload (null group, one user error), not a field error beside it.
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(
+        body["data"]["inventorySetQuantities"]["inventoryAdjustmentGroup"],
+        Value::Null
     );
 
     // Right: applied. Explicit null: the check is skipped.

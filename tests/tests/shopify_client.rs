@@ -139,6 +139,36 @@ async fn variants_by_sku_and_the_sku_cache(version: ApiVersion) {
     };
     assert_eq!(ids(&again), ids(&first));
     assert_eq!(shop.client.stats().calls, calls, "the cache answered");
+    assert_eq!(first.missing, vec!["NOPE".to_owned()]);
+
+    // More SKUs than one search takes (50), and a SKU two variants share.
+    let many = shop.admin.add_catalog("MANY", 60, &shop.locations, 1);
+    let twins = [
+        shop.admin.add_product("Twin A", &[("TWIN", Decimal::ONE)]),
+        shop.admin.add_product("Twin B", &[("TWIN", Decimal::ONE)]),
+    ];
+    let mut skus: Vec<String> = many.iter().map(|v| v.sku.clone()).collect();
+    skus.push("TWIN".to_owned());
+    let found = shop.client.variants_by_sku(&skus).await.unwrap();
+    assert_eq!(found.len(), 62);
+    for v in &many {
+        let hit: Vec<_> = found.iter().filter(|m| m.sku == v.sku).collect();
+        assert_eq!(hit.len(), 1, "{}", v.sku);
+        assert_eq!(hit[0].inventory_item_id, v.inventory_item_id);
+    }
+    let resolved = shop
+        .client
+        .resolve_skus(&store, &clock, &skus, false)
+        .await
+        .unwrap();
+    assert_eq!(resolved.found.len(), 60);
+    let mut twin_ids: Vec<u64> = twins.iter().map(|p| p.variants[0].variant_id).collect();
+    twin_ids.sort_unstable();
+    let mut ambiguous = resolved.ambiguous.clone();
+    for (_, ids) in &mut ambiguous {
+        ids.sort_unstable();
+    }
+    assert_eq!(ambiguous, vec![("TWIN".to_owned(), twin_ids)]);
 }
 
 on_both_versions!(inventory_levels_set_and_adjust);
