@@ -43,7 +43,9 @@ async fn a_refund_with_restock_credits_and_returns_to_the_right_warehouse() {
     let booked = tryton.record_refund(&refund).await.unwrap();
     assert!(booked.created);
     assert_eq!(booked.credited, dec("-91.00"));
-    let number = booked
+    assert_eq!(booked.documents.len(), 1, "one warehouse, one return");
+    assert_eq!(booked.documents[0].warehouse.as_deref(), Some("WH-WEST"));
+    let number = booked.documents[0]
         .credit_note
         .clone()
         .expect("the credit note is posted and numbered");
@@ -61,8 +63,9 @@ async fn a_refund_with_restock_credits_and_returns_to_the_right_warehouse() {
     // again, from an agent with no memory: the same credit, no second return
     let again = server.connector().record_refund(&refund).await.unwrap();
     assert!(!again.created);
-    assert_eq!(again.erp_id, booked.erp_id);
-    assert_eq!(again.credit_note.as_deref(), Some(number.as_str()));
+    assert_eq!(again.documents.len(), 1);
+    assert_eq!(again.documents[0].erp_id, booked.documents[0].erp_id);
+    assert_eq!(again.credit_notes(), vec![number.as_str()]);
     assert_eq!(
         on_hand(server, "SKU-0020", "WH-WEST").await,
         west_before + dec("2")
