@@ -9,7 +9,7 @@ use plumb_agent::erp::{Cursor, Erp, ErpError, Selection};
 use plumb_common::{ErrorClass, Sku};
 use plumb_tests::agent::Agent;
 use plumb_tests::erp::double::{ErpDouble, Fault};
-use plumb_tests::erp::orders::{dec, line, ny_state, order, refund, refund_line};
+use plumb_tests::erp::orders::{dec, line, ny_state, order, refund, refund_line, refund_split};
 
 async fn double() -> ErpDouble {
     let double = ErpDouble::start().await;
@@ -73,7 +73,10 @@ async fn the_connector_runs_the_whole_contract_against_the_double() {
         .await
         .unwrap();
     assert_eq!(credited.credited, dec("-11.00"));
-    assert!(credited.credit_note.is_some_and(|n| n.starts_with("CN")));
+    assert!(
+        credited.credit_notes().len() == 1 && credited.credit_notes()[0].starts_with("CN"),
+        "{credited:?}"
+    );
     assert_eq!(double.on_hand("SKU-0001", "WH-WEST"), dec("6"));
 
     let skus = [Sku::new("SKU-0002").unwrap()];
@@ -110,6 +113,72 @@ async fn a_lost_answer_on_create_still_books_exactly_one_order_after_the_retry()
         ("SKU-0002".into(), dec("1"), dec("12.00"))
     );
     assert_eq!(double.calls("model.sale.sale.create"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_between_two_restock_warehouses_books_each_return_once() {
+    let double = double().await;
+    let tryton = double.connector();
+    tryton
+        .create_sales_order(&order(
+            4001,
+            "WH-EAST",
+            vec![line("SKU-0004", 3, "14.00", "0", vec![])],
+        ))
+        .await
+        .unwrap();
+    let refund = refund(
+        6001,
+        4001,
+        vec![
+            refund_line("SKU-0004", 2, "14.00", Some("WH-WEST")),
+            refund_line("SKU-0004", 1, "14.00", Some("WH-EAST")),
+        ],
+    );
+    let refunds = |double: &ErpDouble| {
+        let mut references: Vec<String> = double
+            .sales()
+            .into_iter()
+            .map(|s| s.reference)
+            .filter(|r| r.starts_with("shopify-refund:"))
+            .collect();
+        references.sort();
+        references
+    };
+    // WH-EAST's credit note is posted, the answer is lost: WH-WEST is never reached
+    double.inject("model.account.invoice.post", Fault::LoseResponse, 1);
+    let lost = tryton.record_refund(&refund).await.unwrap_err();
+    assert_eq!(lost.class(), ErrorClass::Transient, "{lost}");
+    assert_eq!(refunds(&double), vec!["shopify-refund:6001:WH-EAST"]);
+
+    // the queue retries the job: only WH-WEST is booked
+    let retried = tryton.record_refund(&refund).await.unwrap();
+    assert!(retried.created);
+    assert_eq!(retried.credited, dec("-42.00"));
+    assert_eq!(
+        refund_split(&retried),
+        vec![
+            (Some("WH-EAST"), dec("-14.00"), false),
+            (Some("WH-WEST"), dec("-28.00"), true),
+        ]
+    );
+    assert_eq!(retried.credit_notes().len(), 2, "{retried:?}");
+    assert_eq!(
+        refunds(&double),
+        vec!["shopify-refund:6001:WH-EAST", "shopify-refund:6001:WH-WEST"]
+    );
+    assert_eq!(double.on_hand("SKU-0004", "WH-EAST"), dec("11"));
+    assert_eq!(double.on_hand("SKU-0004", "WH-WEST"), dec("7"));
+
+    let again = tryton.record_refund(&refund).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.credit_notes(), retried.credit_notes());
+    assert_eq!(
+        double.calls("model.sale.sale.create"),
+        3,
+        "order + 2 returns"
+    );
+    assert_eq!(double.on_hand("SKU-0004", "WH-WEST"), dec("7"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

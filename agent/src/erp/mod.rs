@@ -12,7 +12,9 @@
 //! # Invariants the contract promises
 //! - `create_sales_order` and `record_refund` are idempotent on the Shopify id stored in the
 //!   ERP document: they look it up before creating, so a retry after a lost response, or a
-//!   second agent with no memory of the first, books exactly one document.
+//!   second agent with no memory of the first, books exactly one document (for a refund
+//!   that restocks into several warehouses, exactly one per warehouse: a return goes into
+//!   one warehouse).
 //! - Cursors come from the ERP's own clock, never the agent's: clocks drift.
 //! - A change poll may report a pair twice (overlap windows), never miss one.
 
@@ -77,7 +79,9 @@ pub trait Erp: Send + Sync + std::fmt::Debug + 'static {
     ) -> BoxFuture<'_, Result<CancelOutcome, ErpError>>;
 
     /// Books a refund, once (keyed on the Shopify refund id): a credit note, and a return
-    /// of the restocked units to their warehouse.
+    /// of the restocked units to their warehouse; with units restocked into several
+    /// warehouses, a credit note and a return per warehouse, each booked once (a retry
+    /// books only those a previous attempt did not get to).
     fn record_refund<'a>(
         &'a self,
         refund: &'a Refund,

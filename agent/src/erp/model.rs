@@ -270,14 +270,39 @@ pub struct Refund {
     pub shipping: Decimal,
 }
 
-/// A refund as booked.
+/// A refund as booked. A return goes into one warehouse, so a refund whose restocked
+/// units go back to several warehouses is booked as one document per warehouse: the
+/// flows see them all, with the total credited, and need not know how the ERP split it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundRef {
+    /// The credit documents, in a stable order (at least one).
+    pub documents: Vec<RefundDocument>,
+    /// Total credited over all documents, tax included (negative: money back).
+    pub credited: Decimal,
+    /// Whether this call booked any document (false: all of them existed already).
+    pub created: bool,
+}
+
+impl RefundRef {
+    /// The numbers of the documents' credit notes, those numbered.
+    pub fn credit_notes(&self) -> Vec<&str> {
+        self.documents
+            .iter()
+            .filter_map(|d| d.credit_note.as_deref())
+            .collect()
+    }
+}
+
+/// One credit document of a refund (with its return, when units are restocked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundDocument {
     /// The ERP's id for the credit document.
     pub erp_id: String,
+    /// The warehouse code its restocked units went back to; `None`: money only.
+    pub warehouse: Option<String>,
     /// The credit note's number, once numbered.
     pub credit_note: Option<String>,
-    /// Total credited, tax included (negative: money back).
+    /// Credited by this document, tax included (negative: money back).
     pub credited: Decimal,
     /// Whether this call created it.
     pub created: bool,

@@ -3,7 +3,7 @@
 use chrono::{TimeZone, Utc};
 
 use plumb_agent::erp::{
-    Address, Customer, OrderLine, Refund, RefundLine, SalesOrder, ShippingLine, TaxLine,
+    Address, Customer, OrderLine, Refund, RefundLine, RefundRef, SalesOrder, ShippingLine, TaxLine,
 };
 use plumb_common::{CurrencyCode, Decimal, Sku};
 
@@ -107,4 +107,14 @@ pub fn refund(shopify_refund_id: u64, shopify_order_id: u64, lines: Vec<RefundLi
         lines,
         shipping: Decimal::ZERO,
     }
+}
+
+/// How a booked refund was split: (restock warehouse, credited, created) per document, so
+/// a test compares the whole split in one assertion.
+pub fn refund_split(booked: &RefundRef) -> Vec<(Option<&str>, Decimal, bool)> {
+    booked
+        .documents
+        .iter()
+        .map(|d| (d.warehouse.as_deref(), d.credited, d.created))
+        .collect()
 }

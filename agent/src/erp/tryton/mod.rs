@@ -9,7 +9,10 @@
 //!   Shopify taxes map to `account.tax` records of the same name (never created here).
 //! - A refund = a return sale (`reference` `shopify-refund:<refund id>`, `origin` the
 //!   order's sale) with negative quantities: its credit note is posted and its return
-//!   shipment received and done when the units are restocked.
+//!   shipment received and done when the units are restocked. A refund restocking into
+//!   two or more warehouses = one return sale per warehouse (`reference`
+//!   `shopify-refund:<refund id>:<warehouse code>`), money-only lines and shipping with
+//!   the first in code order.
 //! - Stock changes = `stock.move` by `write_date`; shipments = `stock.shipment.out` done or
 //!   shipped, by `write_date` (see [`cursor`]).
 //!
