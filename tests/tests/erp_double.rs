@@ -244,6 +244,55 @@ async fn a_business_error_is_permanent_and_a_retry_after_the_fix_books_one_order
     assert_eq!(double.sales()[0].state, "processing");
 }
 
+/// An order from a customer the ERP does not know yet, so booking it creates a party.
+fn new_customer_order(shopify_order_id: u64) -> plumb_agent::erp::SalesOrder {
+    let mut sale = order(
+        shopify_order_id,
+        "WH-EAST",
+        vec![line("SKU-0003", 1, "13.00", "0", vec![])],
+    );
+    sale.customer.email = Some(format!("new-{shopify_order_id}@example.com"));
+    sale
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_create_that_loses_a_race_is_looked_up_and_created_again() {
+    let double = double().await;
+    let tryton = double.connector();
+    let sale = new_customer_order(3002);
+    // What Tryton on SQLite answers when two parties drew the same code at once.
+    double.inject(
+        "model.party.party.create",
+        Fault::UserError("The code on party must be unique.".into()),
+        1,
+    );
+    let booked = tryton.create_sales_order(&sale).await.unwrap();
+    assert!(booked.created);
+    // The double counts the calls it carried out: the refused one is not among them.
+    assert_eq!(double.calls("model.party.party.create"), 1);
+    assert_eq!(double.sales().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_party_is_refused_for_good() {
+    let double = double().await;
+    let tryton = double.connector();
+    let sale = new_customer_order(3003);
+    double.inject(
+        "model.party.party.create",
+        Fault::UserError("The name of the party is not valid.".into()),
+        1,
+    );
+    let error = tryton.create_sales_order(&sale).await.unwrap_err();
+    assert_eq!(
+        error,
+        ErpError::Rejected("The name of the party is not valid.".into())
+    );
+    // Refused once and not tried again: the double carried out no create.
+    assert_eq!(double.calls("model.party.party.create"), 0);
+    assert!(double.sales().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_logs_in_again_once() {
     let double = double().await;

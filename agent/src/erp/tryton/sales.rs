@@ -298,9 +298,32 @@ async fn sale_values(tryton: &Tryton, order: &SalesOrder, key: &str) -> Result<V
     }))
 }
 
+/// How many times a party is looked up and created when the create loses a race.
+const PARTY_ATTEMPTS: usize = 3;
+
 /// The customer's party: found by e-mail, else created. Orders without an e-mail (point of
 /// sale, draft orders) get a party of their own.
+///
+/// Two orders booked at once can both miss the lookup, and two parties created at once can
+/// draw the same party code from Tryton's sequence (on SQLite): the loser's create is
+/// refused as "must be unique". That is a lost race, not bad data, so the lookup and create
+/// run again (finding the winner's party when it is the same customer).
 async fn party(tryton: &Tryton, customer: &Customer) -> Result<i64, ErpError> {
+    let mut attempt = 1;
+    loop {
+        match find_or_create_party(tryton, customer).await {
+            Err(ErpError::Rejected(message))
+                if attempt < PARTY_ATTEMPTS && message.contains("must be unique") =>
+            {
+                tracing::debug!(attempt, %message, "party create lost a race; looking up again");
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn find_or_create_party(tryton: &Tryton, customer: &Customer) -> Result<i64, ErpError> {
     let session = &tryton.session;
     if let Some(email) = customer.email.as_deref().filter(|e| !e.is_empty()) {
         let rows = to_rows(
