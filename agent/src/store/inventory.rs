@@ -6,8 +6,9 @@
 //! - A pair is in `INVENTORY_DIRTY` exactly when its target waits to be pushed; the dirty
 //!   entry carries the record version it was marked at, so a push that read an older
 //!   target never clears a newer one.
-//! - The target is `max(0, base - unimported)`, recomputed here whenever either moves, so
-//!   an order sold but not imported lowers it in the same transaction that records it.
+//! - The target is `max(0, base - unimported - held)`, recomputed here whenever one of them
+//!   moves, so an order sold but not imported lowers it in the same transaction that
+//!   records it, and a drop found on a stale compare-and-swap lowers it before the retry.
 //! - Every change of a record publishes [`Event::InventoryDelta`] after the commit.
 
 use redb::ReadableTable;
@@ -32,6 +33,10 @@ pub struct InventoryRecord {
     pub erp: i64,
     /// Sellable less buffers, floored at 0: the target before unimported orders.
     pub base: i64,
+    /// Units Shopify lost outside our writes, found when a compare-and-swap went stale
+    /// (a sale, most likely, that the ERP has not heard of): held back from the target
+    /// until the orders flow attributes them to an order line ([`WriteCtx::record_unimported_order`]).
+    pub held: i64,
     /// What Shopify should show.
     pub target: i64,
     /// Shopify's `available` as last known (our writes, its webhooks, our reads).
@@ -162,7 +167,8 @@ impl WriteCtx<'_> {
         record: &mut InventoryRecord,
     ) -> Result<bool, StoreError> {
         let unimported = self.unimported(sku, location)?;
-        record.target = crate::flows::inventory::formula::target(record.base, 0, unimported);
+        let withheld = unimported.saturating_add(record.held);
+        record.target = crate::flows::inventory::formula::target(record.base, 0, withheld);
         record.version = record.version.saturating_add(1);
         let push = record.shopify != Some(record.target) || record.status == InventoryStatus::Drift;
         if push {
@@ -193,6 +199,7 @@ impl WriteCtx<'_> {
             warehouse: update.warehouse.clone(),
             erp: update.erp,
             base: update.base,
+            held: 0,
             target: 0,
             shopify: None,
             last_set: None,
@@ -233,20 +240,38 @@ impl WriteCtx<'_> {
         self.save_inventory(sku, location, &record)
     }
 
-    /// Records Shopify's figure as read (after a stale compare-and-swap). Returns whether
-    /// the pair is already at its target (a lost answer had applied it), in which case it
-    /// leaves the pushed set.
+    /// Records Shopify's figure as read (first read, or after a stale compare-and-swap).
+    /// Returns whether the pair is already at its target (a lost answer had applied it), in
+    /// which case it leaves the pushed set.
+    ///
+    /// `stale`: the read follows a refused compare-and-swap, so Shopify moved without us.
+    /// A drop from what we believed (and not to a figure we set) is taken as units sold
+    /// that nobody has attributed yet: they are held back from the target, so the retry
+    /// cannot put them on sale again.
     pub fn inventory_observed(
         &mut self,
         sku: &str,
         location: u64,
         value: i64,
+        stale: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let Some(mut record) = self.inventory_record(sku, location)? else {
             return Ok(false);
         };
+        let believed = record.shopify;
         record.shopify = Some(value);
+        if let Some(believed) = believed.filter(|b| stale && value < *b)
+            && value != record.target
+            && record.last_set != Some(value)
+        {
+            record.held = record.held.saturating_add(believed - value);
+            record.cause = Some(format!(
+                "{} units left Shopify outside Plumb (a sale not imported yet?): held back",
+                record.held
+            ));
+            self.retarget(sku, location, &mut record)?;
+        }
         let at_target = record.target == value;
         if at_target {
             record.status = InventoryStatus::InSync;
@@ -353,6 +378,7 @@ impl WriteCtx<'_> {
                 .unimported_lines
                 .insert(key, before.saturating_add(*units))?;
             self.add_unimported(sku, *location, *units)?;
+            self.attribute_held(sku, *location, *units)?;
             touched.push((sku.clone(), *location));
         }
         self.retarget_all(touched)
@@ -386,6 +412,18 @@ impl WriteCtx<'_> {
             touched.push((sku, location));
         }
         Ok(touched)
+    }
+
+    /// Units held back since a stale compare-and-swap are now explained by an order line:
+    /// stop holding them, or they would count twice.
+    fn attribute_held(&mut self, sku: &str, location: u64, units: i64) -> Result<(), StoreError> {
+        if let Some(mut record) = self.inventory_record(sku, location)?
+            && record.held > 0
+        {
+            record.held = (record.held - units.max(0)).max(0);
+            self.save_inventory(sku, location, &record)?;
+        }
+        Ok(())
     }
 
     fn add_unimported(&mut self, sku: &str, location: u64, units: i64) -> Result<(), StoreError> {

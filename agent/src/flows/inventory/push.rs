@@ -140,7 +140,7 @@ async fn round(
         row_pairs.push(pair);
     }
     record_unpushable(context, &unpushable).await?;
-    record_observed(context, observed).await?;
+    record_observed(context, observed, false).await?;
     if rows.is_empty() {
         return Ok(());
     }
@@ -187,7 +187,7 @@ async fn round(
                 Some((pair.sku.clone(), pair.location, *value))
             })
             .collect();
-        record_observed(context, observed).await?;
+        record_observed(context, observed, true).await?;
     }
     if let Some(failure) = outcome.failure() {
         mark_failing(context, &failed, &failure.cause).await?;
@@ -256,6 +256,7 @@ async fn record_unpushable(context: &FlowContext, items: &[Unpushable<'_>]) -> R
 async fn record_observed(
     context: &FlowContext,
     observed: Vec<(String, u64, i64)>,
+    stale: bool,
 ) -> Result<(), Failure> {
     if observed.is_empty() {
         return Ok(());
@@ -265,7 +266,7 @@ async fn record_observed(
         .store
         .write(move |ctx| {
             for (sku, location, value) in &observed {
-                ctx.inventory_observed(sku, *location, *value, now)?;
+                ctx.inventory_observed(sku, *location, *value, stale, now)?;
             }
             Ok(())
         })
