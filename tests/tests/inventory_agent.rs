@@ -10,7 +10,8 @@ use plumb_common::protocol::{
     DeadLetterQuery, InventoryQuery, InventoryRow, InventoryStatus, Request, Response,
 };
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
-use plumb_tests::erp::double::{self, ErpDouble};
+use plumb_tests::erp::double::ErpDouble;
+use plumb_tests::inventory::agent_toml;
 use plumb_tests::sandbox::{ApiVersion, Sandbox, SandboxConfig};
 use plumb_tests::shopify::client_for;
 use rust_decimal::Decimal;
@@ -98,23 +99,7 @@ async fn erp() -> ErpDouble {
 }
 
 fn config(dir: &std::path::Path, shop: &Shop, erp: &ErpDouble) -> String {
-    std::fs::write(dir.join("token"), shop.sandbox.access_token()).expect("token");
-    std::fs::write(dir.join("erp-password"), double::PASSWORD).expect("password");
-    format!(
-        r#"
-[shopify]
-shop = "{domain}"
-access_token = {{ file = "{dir}/token" }}
-base_url = "{shopify_url}"
-
-[erp]
-kind = "tryton"
-url = "{erp_url}"
-database = "{database}"
-user = "{user}"
-password = {{ file = "{dir}/erp-password" }}
-timeout = "5s"
-
+    let extra = r#"
 [flows.inventory]
 concurrency = 2
 
@@ -127,25 +112,10 @@ units = 1
 
 [[inventory.bundles]]
 sku = "GIFT-SET"
-components = [{{ sku = "MUG-1", quantity = 2 }}, {{ sku = "GLASS-1", quantity = 4 }}]
-
-[[locations]]
-erp_warehouse = "WH-EAST"
-shopify_location = {east}
-
-[[locations]]
-erp_warehouse = "WH-WEST"
-shopify_location = {west}
-"#,
-        domain = shop.sandbox.shop_domain(),
-        dir = dir.display(),
-        shopify_url = shop.sandbox.url(),
-        erp_url = erp.url(),
-        database = double::DATABASE,
-        user = double::USER,
-        east = shop.east,
-        west = shop.west,
-    )
+components = [{ sku = "MUG-1", quantity = 2 }, { sku = "GLASS-1", quantity = 4 }]
+"#;
+    let locations = [("WH-EAST", shop.east), ("WH-WEST", shop.west)];
+    agent_toml(dir, &shop.sandbox, &erp.settings(), &locations, extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
