@@ -115,6 +115,14 @@ async fn echoes_are_ignored_and_drift_above_is_reverted_below_is_only_reported()
     };
     assert_eq!(report(10).await, ShopifyReport::Expected, "our own write");
     assert!(pending(&store).await.is_empty());
+    // The ERP moves on before the echo of our 10 arrives: still our own write, not a
+    // drift below the new target.
+    set(&store, update("MUG", 12, 12)).await;
+    assert_eq!(report(10).await, ShopifyReport::Expected, "a late echo");
+    assert_eq!(record_of(&store).await.status, InventoryStatus::Pending);
+    set(&store, update("MUG", 10, 10)).await;
+    let version = record_of(&store).await.version;
+    pushed(&store, version, 10).await;
 
     assert_eq!(report(15).await, ShopifyReport::DriftAbove);
     assert_eq!(
