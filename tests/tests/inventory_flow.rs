@@ -196,22 +196,33 @@ async fn lost_responses_are_replayed_under_the_same_key_and_land_once() {
 async fn an_order_during_a_push_is_never_sold_twice() {
     let h = harness(10).await;
     assert_eq!(h.shopify(), 10);
-    // A receipt in the ERP: the push of 12 is computed against Shopify's 10...
+    // A receipt in the ERP: the push of 12 is computed against Shopify's 10 and sent; the
+    // sandbox holds the request 400 ms before running it...
     h.erp.set_stock("MUG-1", "WH-EAST", 12);
     h.poll().await;
-    // ...and a customer buys 2 before it lands.
-    let order = h
-        .sandbox
-        .admin()
-        .place_order(&OrderSpec {
+    h.sandbox.admin().set_faults(FaultConfig {
+        latency: 1.0,
+        latency_ms: Some(400),
+        ..FaultConfig::default()
+    });
+    let sets = h.set_calls();
+    let ((), (order, during)) = tokio::join!(h.push(), async {
+        // ...and a customer buys 2 while it is in flight.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let order = h.sandbox.admin().place_order(&OrderSpec {
             lines: vec![(h.variant, 2)],
             location_id: Some(h.location),
             email: "buyer@example.com".into(),
             paid: true,
-        })
-        .expect("order");
-    assert_eq!(h.shopify(), 8);
-    h.push().await;
+        });
+        (order.expect("order"), h.shopify())
+    });
+    assert_eq!(during, 8, "the order landed while the push was in flight");
+    assert!(
+        h.set_calls() - sets >= 2,
+        "the push went stale and was redone"
+    );
+    h.sandbox.admin().set_faults(FaultConfig::default());
     assert_eq!(
         h.shopify(),
         10,
