@@ -196,3 +196,38 @@ async fn unimported_order_lines_lower_the_target_until_imported() {
     set(&store, update("MUG", 20, 18)).await;
     assert_eq!(pending(&store).await, vec![("MUG".to_owned(), 17)]);
 }
+
+#[tokio::test]
+async fn drift_with_alert_only_is_recorded_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    set(&store, update("MUG", 10, 10)).await;
+    let version = record_of(&store).await.version;
+    pushed(&store, version, 10).await;
+    let report = store
+        .write(|ctx| ctx.inventory_reported("MUG", LOC, 25, false))
+        .await
+        .expect("write");
+    assert_eq!(report, ShopifyReport::DriftAbove);
+    assert!(
+        pending(&store).await.is_empty(),
+        "alert only: nothing pushed"
+    );
+    let row = store
+        .list_inventory(InventoryQuery {
+            status: Some(InventoryStatus::Drift),
+            limit: 10,
+            ..InventoryQuery::default()
+        })
+        .await
+        .expect("list")
+        .items;
+    assert_eq!(row.len(), 1);
+    assert_eq!((row[0].shopify, row[0].delta), (Some(25), Some(15)));
+    assert!(
+        row[0]
+            .cause
+            .as_deref()
+            .is_some_and(|c| c.contains("above the target"))
+    );
+}

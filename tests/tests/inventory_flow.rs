@@ -12,7 +12,7 @@ use plumb_agent::flows::inventory::poller::poll_once;
 use plumb_agent::flows::{FlowContext, InventoryHandler};
 use plumb_agent::store::{InventoryRecord, Store, StoreSettings};
 use plumb_agent::worker::Handler;
-use plumb_common::protocol::InventoryStatus;
+use plumb_common::protocol::{DeadLetterQuery, DeadLetterSelection, InventoryStatus};
 use plumb_common::{ErrorClass, FlowKind, Timestamp};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::sandbox::orders::OrderSpec;
@@ -252,4 +252,57 @@ async fn an_order_during_a_push_is_never_sold_twice() {
     h.poll_and_push().await;
     assert_eq!(h.shopify(), 10);
     assert_eq!(h.record().await.status, InventoryStatus::InSync);
+}
+
+/// A SKU Shopify does not know is a failing pair and a dead letter naming it; once the
+/// product exists, retrying the dead letter pushes the pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_sku_is_a_dead_letter_that_a_retry_pushes_once_fixed() {
+    let h = harness(5).await;
+    h.erp.add_product("LAMP-1", "Lamp", "30.00", None);
+    h.erp.set_stock("LAMP-1", "WH-EAST", 6);
+    h.poll_and_push().await;
+    let store = &h.context.store;
+    let lamp = store
+        .inventory("LAMP-1".into(), h.location)
+        .await
+        .expect("read");
+    let lamp = lamp.expect("record");
+    assert_eq!(
+        (lamp.status, lamp.cause.as_deref()),
+        (InventoryStatus::Failing, Some("unknown_sku"))
+    );
+    let dead = store
+        .list_dead_letters(DeadLetterQuery {
+            limit: 10,
+            ..DeadLetterQuery::default()
+        })
+        .await
+        .expect("dead letters");
+    let letter = dead.page.items.iter().find(|d| d.cause == "unknown_sku");
+    let letter = letter.expect("a dead letter for the unknown SKU");
+    assert!(letter.message.contains("LAMP-1"), "{letter:?}");
+    assert!(store.pending_pushes(10).await.expect("read").is_empty());
+
+    // The merchant creates the product; the engineer retries the dead letter.
+    let admin = h.sandbox.admin();
+    let product = admin.add_product("Lamp", &[("LAMP-1", Decimal::new(3000, 2))]);
+    let item = product.variants[0].inventory_item_id;
+    admin.stock(item, h.location, 0);
+    let selection = DeadLetterSelection::Ids {
+        ids: vec![letter.id],
+    };
+    let now = h.context.clock.now();
+    let retried = store
+        .write(move |ctx| ctx.retry_dead(&selection, now))
+        .await
+        .expect("retry");
+    assert_eq!(retried, 1);
+    h.push().await;
+    assert_eq!(admin.level(item, h.location).map(|l| l.available), Some(6));
+    let lamp = store
+        .inventory("LAMP-1".into(), h.location)
+        .await
+        .expect("read");
+    assert_eq!(lamp.map(|r| r.status), Some(InventoryStatus::InSync));
 }
