@@ -8,6 +8,7 @@ use std::time::Duration;
 use plumb_agent::clock::Clock;
 use plumb_agent::config::{Config, SystemSecrets};
 use plumb_agent::erp::Erp;
+use plumb_agent::flows::inventory::compare::compare_all;
 use plumb_agent::flows::inventory::poller::poll_once;
 use plumb_agent::flows::{FlowContext, InventoryHandler};
 use plumb_agent::store::{InventoryRecord, Store, StoreSettings};
@@ -305,4 +306,44 @@ async fn an_unknown_sku_is_a_dead_letter_that_a_retry_pushes_once_fixed() {
         .await
         .expect("read");
     assert_eq!(lamp.map(|r| r.status), Some(InventoryStatus::InSync));
+}
+
+/// After an outage (webhooks missed), the start-up comparison reads Shopify: a level
+/// raised outside Plumb is set back, a level that dropped is taken as sold and not raised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_comparison_after_an_outage_lowers_but_never_raises_into_a_sale() {
+    let h = harness(10).await;
+    let admin = h.sandbox.admin();
+    let glass = admin.add_product("Glass", &[("GLASS-1", Decimal::new(500, 2))]);
+    let glass_item = glass.variants[0].inventory_item_id;
+    admin.stock(glass_item, h.location, 0);
+    h.erp.add_product("GLASS-1", "Glass", "5.00", None);
+    h.erp.set_stock("GLASS-1", "WH-EAST", 6);
+    h.poll_and_push().await;
+    assert_eq!(
+        admin.level(glass_item, h.location).map(|l| l.available),
+        Some(6)
+    );
+
+    // While the agent is away: MUG-1 sells 3, GLASS-1 is raised by hand to 20.
+    admin.stock(h.item, h.location, 7);
+    admin.stock(glass_item, h.location, 20);
+    let off = compare_all(&h.context).await.expect("compare");
+    assert_eq!(off, 2);
+    h.push().await;
+    assert_eq!(
+        h.shopify(),
+        7,
+        "the 3 units gone are held back, not put on sale again"
+    );
+    assert_eq!(h.record().await.held, 3);
+    assert_eq!(
+        admin.level(glass_item, h.location).map(|l| l.available),
+        Some(6)
+    );
+    assert_eq!(
+        compare_all(&h.context).await.expect("compare"),
+        0,
+        "in line now"
+    );
 }

@@ -278,6 +278,12 @@ impl WriteCtx<'_> {
             record.cause = None;
             record.last_sync = Some(now);
             self.t.inventory_dirty.remove((sku, location))?;
+        } else if record.status == InventoryStatus::InSync {
+            // A comparison found Shopify off target: push it like any new target.
+            record.status = InventoryStatus::Pending;
+            self.t
+                .inventory_dirty
+                .insert((sku, location), record.version)?;
         }
         self.save_inventory(sku, location, &record)?;
         Ok(at_target)

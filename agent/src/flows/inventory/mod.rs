@@ -9,6 +9,7 @@
 //!     inventorySetQuantities, 250 rows a call, changeFromQuantity = last known Shopify figure
 //!     --> applied: in sync | stale: re-read, recompute, retry | failed: retry / dead letter
 //! Shopify --inventory_levels/update--> echo: our own write (ignore) | drift (revert or alert)
+//! start (after an outage) --> compare: read every pair's level, judge it as a stale CAS
 //! ```
 //!
 //! # Invariants
@@ -26,7 +27,9 @@
 //! - [`poller`]: the ERP stock poller (a source).
 //! - [`push`]: the push job.
 //! - [`echo`]: Shopify's level webhooks: echoes of our writes, drift.
+//! - [`compare`]: the full comparison with Shopify at start.
 
+pub mod compare;
 mod echo;
 pub mod formula;
 pub mod poller;

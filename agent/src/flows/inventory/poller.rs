@@ -38,6 +38,9 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
+    // Webhooks may have been missed while the agent was down: once the first poll has
+    // stored the ERP's figures, every pair is compared with Shopify.
+    let mut compared = false;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -56,6 +59,9 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown
                         "stock changes queued for Shopify"
                     );
                 }
+                if !compared {
+                    compared = compare_at_start(&context).await;
+                }
             }
             Err(error) if failing => {
                 tracing::debug!(flow = "inventory", %error, "ERP stock poll still failing");
@@ -64,6 +70,24 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown
                 tracing::warn!(flow = "inventory", %error, "ERP stock poll failed; retrying at the next tick");
                 failing = true;
             }
+        }
+    }
+}
+
+/// The start-up comparison; `false` if it must be tried again at the next tick.
+async fn compare_at_start(context: &FlowContext) -> bool {
+    match super::compare::compare_all(context).await {
+        Ok(off) => {
+            tracing::info!(
+                flow = "inventory",
+                off_target = off,
+                "start-up comparison with Shopify done"
+            );
+            true
+        }
+        Err(failure) => {
+            tracing::warn!(flow = "inventory", cause = %failure.cause, error = %failure.message, "start-up comparison with Shopify failed; retrying at the next tick");
+            false
         }
     }
 }

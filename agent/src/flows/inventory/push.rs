@@ -198,7 +198,7 @@ async fn round(
 
 /// `available` of each (item, location), read through the client; pairs the item is not
 /// stocked at are absent.
-async fn read_levels(
+pub(super) async fn read_levels(
     client: &ShopifyClient,
     pairs: &[(u64, u64)],
 ) -> Result<HashMap<(u64, u64), i64>, Failure> {
