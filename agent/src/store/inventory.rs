@@ -450,13 +450,12 @@ impl WriteCtx<'_> {
             let Some(mut record) = self.inventory_record(&sku, location)? else {
                 continue;
             };
-            let before = record.target;
             if self.retarget(&sku, location, &mut record)? {
                 marked += 1;
             }
-            if record.target != before {
-                self.save_inventory(&sku, location, &record)?;
-            }
+            // Saved even when the target did not move: the version did, and the pending
+            // set's entry names it.
+            self.save_inventory(&sku, location, &record)?;
         }
         Ok(marked)
     }
