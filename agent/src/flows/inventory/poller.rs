@@ -238,3 +238,69 @@ pub fn targets(
     }
     updates
 }
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::config::{BufferAmount, BufferRule, BundleComponent, BundleDefinition};
+
+    fn level(sku: &str, warehouse: &str, available: i64) -> StockLevel {
+        StockLevel {
+            sku: Sku::new(sku).expect("sku"),
+            warehouse: warehouse.to_owned(),
+            on_hand: Decimal::from(available + 1),
+            reserved: Decimal::ONE,
+            incoming: Decimal::ZERO,
+            available: Decimal::from(available),
+        }
+    }
+
+    fn config() -> InventoryConfig {
+        InventoryConfig {
+            buffers: vec![BufferRule {
+                warehouse: Some("WH-EAST".into()),
+                sku: None,
+                amount: BufferAmount::Units(1),
+            }],
+            bundles: vec![BundleDefinition {
+                sku: "SET".into(),
+                components: vec![
+                    BundleComponent {
+                        sku: "MUG".into(),
+                        quantity: 2,
+                    },
+                    BundleComponent {
+                        sku: "GLASS".into(),
+                        quantity: 1,
+                    },
+                ],
+            }],
+            ..InventoryConfig::default()
+        }
+    }
+
+    #[test]
+    fn targets_follow_the_mapping_buffers_and_bundles() {
+        let locations = [LocationMapping {
+            erp_warehouse: "WH-EAST".into(),
+            shopify_location: 7,
+        }];
+        let levels = [level("MUG", "WH-EAST", 9), level("MUG", "WH-WEST", 50)];
+        let components = [level("MUG", "WH-EAST", 9), level("GLASS", "WH-EAST", 3)];
+        let updates = targets(&config(), &locations, &levels, &components);
+        let found: Vec<(&str, u64, i64, i64)> = updates
+            .iter()
+            .map(|u| (u.sku.as_str(), u.location, u.erp, u.base))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("MUG", 7, 9, 8), ("SET", 7, 3, 2)],
+            "WH-WEST is not mapped; the buffer applies to the bundle too"
+        );
+        // A level of an unrelated SKU recomputes no bundle.
+        let other = [level("TEE", "WH-EAST", 4)];
+        assert_eq!(targets(&config(), &locations, &other, &[]).len(), 1);
+    }
+}
