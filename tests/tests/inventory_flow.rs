@@ -8,12 +8,14 @@ use std::time::Duration;
 use plumb_agent::clock::Clock;
 use plumb_agent::config::{Config, SystemSecrets};
 use plumb_agent::erp::Erp;
-use plumb_agent::flows::inventory::compare::compare_all;
+use plumb_agent::flows::inventory::compare::{compare_all, missing_locations};
 use plumb_agent::flows::inventory::poller::poll_once;
 use plumb_agent::flows::{FlowContext, InventoryHandler};
 use plumb_agent::store::{InventoryRecord, Store, StoreSettings};
 use plumb_agent::worker::Handler;
-use plumb_common::protocol::{DeadLetterQuery, DeadLetterSelection, InventoryStatus};
+use plumb_common::protocol::{
+    DeadLetterQuery, DeadLetterSelection, DeadLetterSummary, InventoryStatus,
+};
 use plumb_common::{ErrorClass, FlowKind, Timestamp};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::sandbox::orders::OrderSpec;
@@ -36,6 +38,11 @@ struct Harness {
 /// MUG-1 in the ERP's WH-EAST with `stock`, mapped to one sandbox location stocked with 0;
 /// the first poll and push already done.
 async fn harness(stock: i64) -> Harness {
+    harness_with(stock, "").await
+}
+
+/// [`harness`], with `extra` TOML appended to the configuration.
+async fn harness_with(stock: i64, extra: &str) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let sandbox = Sandbox::start(SandboxConfig::default())
         .await
@@ -51,8 +58,9 @@ async fn harness(stock: i64) -> Harness {
     let erp = ErpDouble::start().await;
     erp.add_product("MUG-1", "Mug", "10.00", None);
     erp.set_stock("MUG-1", "WH-EAST", stock);
-    let text =
-        format!("[[locations]]\nerp_warehouse = \"WH-EAST\"\nshopify_location = {location}\n");
+    let text = format!(
+        "[[locations]]\nerp_warehouse = \"WH-EAST\"\nshopify_location = {location}\n{extra}"
+    );
     let config = Config::from_toml_str(&text, &SystemSecrets).expect("config");
     let clock = Clock::tokio(Timestamp(1_800_000_000_000));
     let store = Store::open(
@@ -84,6 +92,29 @@ async fn harness(stock: i64) -> Harness {
 }
 
 impl Harness {
+    /// Asserts the pair is failing with `cause` and has a dead letter with that cause
+    /// naming its SKU; returns the dead letter.
+    async fn failing(&self, sku: &str, location: u64, cause: &str) -> DeadLetterSummary {
+        let store = &self.context.store;
+        let record = store.inventory(sku.into(), location).await.expect("read");
+        let record = record.expect("record");
+        assert_eq!(
+            (record.status, record.cause.as_deref()),
+            (InventoryStatus::Failing, Some(cause))
+        );
+        let query = DeadLetterQuery {
+            limit: 100,
+            ..DeadLetterQuery::default()
+        };
+        let dead = store.list_dead_letters(query).await.expect("dead letters");
+        let letter = dead
+            .page
+            .items
+            .into_iter()
+            .find(|d| d.cause == cause && d.message.contains(sku));
+        letter.unwrap_or_else(|| panic!("no dead letter {cause} for {sku}"))
+    }
+
     /// `inventorySetQuantities` calls the sandbox executed.
     fn set_calls(&self) -> u64 {
         let stats = self.sandbox.admin().stats();
@@ -263,25 +294,8 @@ async fn an_unknown_sku_is_a_dead_letter_that_a_retry_pushes_once_fixed() {
     h.erp.add_product("LAMP-1", "Lamp", "30.00", None);
     h.erp.set_stock("LAMP-1", "WH-EAST", 6);
     h.poll_and_push().await;
+    let letter = h.failing("LAMP-1", h.location, "unknown_sku").await;
     let store = &h.context.store;
-    let lamp = store
-        .inventory("LAMP-1".into(), h.location)
-        .await
-        .expect("read");
-    let lamp = lamp.expect("record");
-    assert_eq!(
-        (lamp.status, lamp.cause.as_deref()),
-        (InventoryStatus::Failing, Some("unknown_sku"))
-    );
-    let dead = store
-        .list_dead_letters(DeadLetterQuery {
-            limit: 10,
-            ..DeadLetterQuery::default()
-        })
-        .await
-        .expect("dead letters");
-    let letter = dead.page.items.iter().find(|d| d.cause == "unknown_sku");
-    let letter = letter.expect("a dead letter for the unknown SKU");
     assert!(letter.message.contains("LAMP-1"), "{letter:?}");
     assert!(store.pending_pushes(10).await.expect("read").is_empty());
 
@@ -346,4 +360,21 @@ async fn the_comparison_after_an_outage_lowers_but_never_raises_into_a_sale() {
         0,
         "in line now"
     );
+}
+
+/// A warehouse mapped to a location Shopify does not have: found at start, and each of its
+/// pairs fails visibly with a dead letter instead of being skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_location_shopify_does_not_have_is_reported_not_skipped() {
+    let extra = "[[locations]]\nerp_warehouse = \"WH-WEST\"\nshopify_location = 987654321\n";
+    let h = harness_with(4, extra).await;
+    assert_eq!(
+        missing_locations(&h.context).await.expect("locations"),
+        vec![987_654_321]
+    );
+    h.erp.set_stock("MUG-1", "WH-WEST", 8);
+    h.poll_and_push().await;
+    assert_eq!(h.shopify(), 4, "the mapped location is unaffected");
+    h.failing("MUG-1", 987_654_321, "not_stocked_at_location")
+        .await;
 }

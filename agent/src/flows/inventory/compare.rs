@@ -20,6 +20,32 @@ fn store_failure(error: StoreError) -> Failure {
     Failure::transient("store", error.to_string())
 }
 
+/// The mapped Shopify locations that do not exist or are inactive in Shopify, each
+/// logged at error: their pairs cannot be pushed, and each shows as failing with a dead
+/// letter when the push meets it.
+pub async fn missing_locations(context: &FlowContext) -> Result<Vec<u64>, Failure> {
+    let Some(client) = context.shopify.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let known = client.locations().await.map_err(Failure::from)?;
+    let mut missing = Vec::new();
+    for mapping in &context.config.locations {
+        let found = known.iter().find(|l| l.id == mapping.shopify_location);
+        if found.is_none_or(|l| !l.is_active) {
+            tracing::error!(
+                flow = "inventory",
+                location = mapping.shopify_location,
+                warehouse = %mapping.erp_warehouse,
+                state = if found.is_some() { "inactive" } else { "unknown" },
+                "the Shopify location mapped from this ERP warehouse is unknown or inactive in \
+                 Shopify: fix [[locations]] or reactivate the location; its stock cannot be pushed"
+            );
+            missing.push(mapping.shopify_location);
+        }
+    }
+    Ok(missing)
+}
+
 /// Compares every pair with Shopify; returns how many were off target.
 pub async fn compare_all(context: &FlowContext) -> Result<usize, Failure> {
     let Some(client) = context.shopify.as_ref() else {

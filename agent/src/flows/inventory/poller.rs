@@ -76,7 +76,11 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown
 
 /// The start-up comparison; `false` if it must be tried again at the next tick.
 async fn compare_at_start(context: &FlowContext) -> bool {
-    match super::compare::compare_all(context).await {
+    let compared = async {
+        super::compare::missing_locations(context).await?;
+        super::compare::compare_all(context).await
+    };
+    match compared.await {
         Ok(off) => {
             tracing::info!(
                 flow = "inventory",

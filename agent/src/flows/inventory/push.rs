@@ -119,7 +119,7 @@ async fn round(
                         pair,
                         cause: "not_stocked_at_location",
                         message: format!(
-                            "SKU {} is not stocked at Shopify location {}: activate the item there",
+                            "SKU {} is not stocked at Shopify location {}: activate the item there, or fix [[locations]] if the location does not exist",
                             pair.sku, pair.location
                         ),
                     });
