@@ -16,6 +16,19 @@ pub enum Work {
         /// Report only; write nothing.
         dry_run: bool,
     },
+    /// Push every SKU x location whose target waits (the store's pending set) to Shopify.
+    /// One job stands for the whole set, coalesced while pending, so pushes go out in
+    /// batches of 250 rows rather than one call per pair.
+    InventoryPush,
+    /// One SKU x location the inventory flow cannot push as things are (unknown SKU,
+    /// untracked item, item not stocked at the location): kept as a dead letter so it is
+    /// visible; retrying it marks the pair to be pushed again.
+    InventoryItem {
+        /// The SKU.
+        sku: String,
+        /// The Shopify location.
+        location: u64,
+    },
 }
 
 /// A webhook as Shopify delivered it: the headers that identify it and the raw body.
@@ -64,6 +77,10 @@ impl Work {
             Work::ShopifyWebhook(delivery) => format!("shopify webhook {}", delivery.topic),
             Work::Reconcile { dry_run: true } => "reconcile (dry run)".into(),
             Work::Reconcile { dry_run: false } => "reconcile".into(),
+            Work::InventoryPush => "inventory push".into(),
+            Work::InventoryItem { sku, location } => {
+                format!("inventory item {sku} at location {location}")
+            }
         }
     }
 }

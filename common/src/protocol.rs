@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ErrorClass, FlowKind, JobId, JobState, Timestamp};
 
 /// The protocol version this build speaks. Both sides must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest frame either side accepts, in bytes. Dead-letter payloads shown in full
 /// are the largest messages; they are cut to [`MAX_PAYLOAD_PREVIEW`] first.
@@ -126,6 +126,8 @@ pub enum Request {
         /// Report what would be repaired without writing anything.
         dry_run: bool,
     },
+    /// The inventory picture per SKU x location, in (SKU, location) order.
+    ListInventory(InventoryQuery),
 }
 
 impl Request {
@@ -136,7 +138,8 @@ impl Request {
             | Request::Subscribe
             | Request::ListJobs(_)
             | Request::ListDeadLetters(_)
-            | Request::ShowDeadLetter { .. } => false,
+            | Request::ShowDeadLetter { .. }
+            | Request::ListInventory(_) => false,
             Request::RetryDeadLetters { .. }
             | Request::DiscardDeadLetters { .. }
             | Request::Pause { .. }
@@ -220,6 +223,8 @@ pub enum Response {
         /// The job.
         job: JobId,
     },
+    /// For [`Request::ListInventory`].
+    Inventory(InventoryPage),
 }
 
 /// Why a request got no answer.
@@ -259,6 +264,8 @@ pub enum Event {
     DeadLetter(DeadLetterSummary),
     /// The subscriber fell behind and missed events: this snapshot replaces its state.
     Resync(StatusSnapshot),
+    /// One SKU x location's inventory changed (ERP figure, Shopify figure or status).
+    InventoryDelta(InventoryRow),
 }
 
 /// Everything the overview shows, as of `taken_at`.
@@ -405,6 +412,74 @@ pub struct DeadLetterDetail {
     pub payload_bytes: u64,
 }
 
+/// Where one SKU x location stands between the ERP and Shopify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InventoryStatus {
+    /// Shopify shows the target.
+    InSync,
+    /// A new target waits to be pushed.
+    Pending,
+    /// Pushing it fails (the cause says why: unknown SKU, untracked item, Shopify error).
+    Failing,
+    /// Shopify was changed by someone else (a hand edit) away from the target.
+    Drift,
+}
+
+/// One SKU at one Shopify location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryRow {
+    /// The SKU.
+    pub sku: String,
+    /// The Shopify location id.
+    pub location: u64,
+    /// The ERP warehouse feeding it.
+    pub warehouse: String,
+    /// The ERP's sellable units (for a bundle: bundles the components make).
+    pub erp: i64,
+    /// What Shopify's `available` should be (after buffers and unimported orders).
+    pub target: i64,
+    /// Shopify's `available` as last known; `None` before it was read.
+    pub shopify: Option<i64>,
+    /// `shopify - target`, when Shopify's figure is known.
+    pub delta: Option<i64>,
+    /// When Shopify was last brought to the target.
+    pub last_sync: Option<Timestamp>,
+    /// The status.
+    pub status: InventoryStatus,
+    /// Why it is failing or drifting.
+    pub cause: Option<String>,
+}
+
+/// Where an inventory page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryKey {
+    /// The SKU.
+    pub sku: String,
+    /// The Shopify location id.
+    pub location: u64,
+}
+
+/// Which inventory rows to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryQuery {
+    /// Start after this row; `None`: from the first.
+    pub after: Option<InventoryKey>,
+    /// Only rows with this status.
+    pub status: Option<InventoryStatus>,
+    /// The most rows (capped by the agent).
+    pub limit: u32,
+}
+
+/// A page of inventory rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryPage {
+    /// The rows.
+    pub items: Vec<InventoryRow>,
+    /// Pass as `after` to get the next page; `None` on the last one.
+    pub next: Option<InventoryKey>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,7 +493,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&hello).ok().as_deref(),
-            Some(r#"{"type":"hello","protocol":1,"read_only":true,"client":"plumb"}"#)
+            Some(r#"{"type":"hello","protocol":2,"read_only":true,"client":"plumb"}"#)
         );
         let pause = ClientMessage::Request {
             id: 7,
@@ -429,6 +504,15 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&pause).ok().as_deref(),
             Some(r#"{"type":"request","id":7,"request":{"op":"pause","flow":"inventory"}}"#)
+        );
+        let list = Request::ListInventory(InventoryQuery {
+            after: None,
+            status: Some(InventoryStatus::Drift),
+            limit: 50,
+        });
+        assert_eq!(
+            serde_json::to_string(&list).ok().as_deref(),
+            Some(r#"{"op":"list_inventory","after":null,"status":"drift","limit":50}"#)
         );
     }
 

@@ -16,6 +16,7 @@
 
 pub mod agent;
 pub mod erp;
+pub mod inventory;
 pub mod sandbox;
 pub mod shopify;
 pub mod tryton;

@@ -9,6 +9,7 @@
 //! error. Secrets are references resolved through a [`SecretSource`] at load time.
 
 mod flows;
+mod inventory;
 mod local;
 mod locations;
 mod ownership;
@@ -21,6 +22,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use flows::{FlowConfig, FlowsConfig};
+pub use inventory::{
+    BufferAmount, BufferRule, BundleComponent, BundleDefinition, DriftAction, InventoryConfig,
+    Sellable, glob_matches,
+};
 pub use local::{AgentConfig, ControlConfig, QueueConfig};
 pub use locations::LocationMapping;
 pub use ownership::{Field, Owner, OwnershipMatrix};
@@ -50,6 +55,8 @@ pub struct Config {
     pub locations: Vec<LocationMapping>,
     /// `[ownership]`.
     pub ownership: OwnershipMatrix,
+    /// `[inventory]`.
+    pub inventory: InventoryConfig,
 }
 
 /// One thing wrong with the configuration.
@@ -175,6 +182,10 @@ impl Config {
             .table("ownership")
             .map(OwnershipMatrix::read)
             .unwrap_or_default();
+        let inventory = document
+            .table("inventory")
+            .map(InventoryConfig::read)
+            .unwrap_or_default();
         document.finish();
         Config {
             agent,
@@ -186,6 +197,7 @@ impl Config {
             flows,
             locations,
             ownership,
+            inventory,
         }
     }
 }
@@ -241,6 +253,37 @@ mod tests {
         };
         assert!(config.webhooks.is_some() && config.shopify.is_some() && config.erp.is_some());
         assert!(!config.locations.is_empty());
+        assert!(!config.inventory.buffers.is_empty() && !config.inventory.bundles.is_empty());
+    }
+
+    #[test]
+    fn inventory_mistakes_name_the_key_and_the_fix() {
+        let text = r#"
+[inventory]
+sellable = "forecast"
+[[inventory.buffers]]
+units = 2
+percent = 10
+[[inventory.bundles]]
+sku = "SET"
+components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
+"#;
+        let errors = Config::from_toml_str(text, &Provisioned).expect_err("invalid");
+        let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"inventory.sellable"), "{errors}");
+        assert!(keys.contains(&"inventory.buffers[0].units"), "{errors}");
+        assert!(
+            keys.contains(&"inventory.bundles[0].components[1]"),
+            "{errors}"
+        );
+        assert!(
+            keys.contains(&"inventory.bundles[0].components"),
+            "{errors}"
+        );
+        assert!(
+            errors.to_string().contains("on_hand_minus_reserved"),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -223,6 +223,9 @@ impl Session {
                 Response::DeadLetters(store.list_dead_letters(query).await?)
             }
             Request::ShowDeadLetter { id } => Response::DeadLetter(store.dead_letter(id).await?),
+            Request::ListInventory(query) => {
+                Response::Inventory(store.list_inventory(query).await?)
+            }
             Request::RetryDeadLetters { selection } => {
                 let count = store
                     .write(move |ctx| ctx.retry_dead(&selection, now))

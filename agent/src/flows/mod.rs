@@ -7,7 +7,7 @@
 //! are named by [`missing`]: their jobs are accepted and kept, visible in the queue, and
 //! run once an upgrade brings the handler.
 
-mod inventory;
+pub mod inventory;
 
 use std::sync::Arc;
 
@@ -44,15 +44,29 @@ pub struct FlowContext {
 pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
     vec![(
         FlowKind::Inventory,
-        Arc::new(InventoryHandler::new(context.store.clone())),
+        Arc::new(InventoryHandler::new(context.clone())),
     )]
 }
 
 /// Starts the flows' sources (pollers and schedules) on `tasks`; each stops on `shutdown`.
 pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &Shutdown) {
-    // No flow has a source yet: the inventory and orders flows add their ERP poller and
-    // Shopify backfill here.
-    let _ = (context, tasks, shutdown);
+    let inventory = context.config.flows.get(FlowKind::Inventory);
+    match &context.erp {
+        Some(erp) if inventory.enabled && !context.config.locations.is_empty() => {
+            tasks.spawn(inventory::poller::run(
+                context.clone(),
+                erp.clone(),
+                shutdown.clone(),
+            ));
+        }
+        Some(_) if inventory.enabled => {
+            tracing::warn!(
+                flow = "inventory",
+                "no [[locations]] mapped: ERP stock is not pushed to Shopify"
+            );
+        }
+        _ => {}
+    }
 }
 
 /// The flows that have no handler among `handlers`.

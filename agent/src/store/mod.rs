@@ -21,9 +21,12 @@
 //! - [`queue`]: the queue's state changes (enqueue, take, complete, fail, dead letters).
 //! - [`read`]: queries for the control socket.
 //! - [`mapping`]: the cache of Shopify's ids per SKU.
+//! - [`inventory`]: the inventory flow's picture per SKU x location, the pairs waiting to
+//!   be pushed, and the order lines Shopify sold that the ERP has not imported yet.
 //! - [`stats`]: the in-memory counters the console shows, kept by the writer.
 //! - [`writer`]: the writer thread and its batching.
 
+mod inventory;
 mod mapping;
 mod queue;
 mod read;
@@ -42,6 +45,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use plumb_common::protocol::{Event, StatusSnapshot};
 use plumb_common::{FlowKind, JobId, Timestamp};
 
+pub use inventory::{InventoryRecord, PendingPush, ShopifyReport, TargetUpdate};
 pub use mapping::SkuMapping;
 pub use queue::{
     EnqueueOptions, EnqueueOutcome, Enqueued, FailOutcome, Failure, LeasedJob, NewJob, RetryPolicy,

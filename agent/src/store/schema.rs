@@ -9,7 +9,7 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use super::StoreError;
 
 /// Bumped whenever a table's key or value layout changes; [`migrate`] knows every older one.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// `schema_version`, `next_job_id`, `completed_total`, `next_audit_id`.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -49,6 +49,19 @@ pub const SKU_MAPPINGS: TableDefinition<'_, &str, (u64, u64, bool, u64)> =
     TableDefinition::new("sku_mappings");
 /// Inventory item id -> SKU: the reverse of [`SKU_MAPPINGS`], for webhooks that name items.
 pub const ITEM_SKUS: TableDefinition<'_, u64, &str> = TableDefinition::new("item_skus");
+/// (SKU, Shopify location) -> [`super::inventory::InventoryRecord`]: the inventory flow's
+/// picture of each pair (ERP figure, target, Shopify figure, status). Since version 2.
+pub const INVENTORY: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("inventory");
+/// (SKU, Shopify location) -> record version: pairs whose target waits to be pushed.
+pub const INVENTORY_DIRTY: TableDefinition<'_, (&str, u64), u64> =
+    TableDefinition::new("inventory_dirty");
+/// (Shopify order id, SKU, Shopify location) -> units: order lines Shopify committed that
+/// the ERP has not imported yet, filled by the orders flow.
+pub const UNIMPORTED_LINES: TableDefinition<'_, (u64, &str, u64), i64> =
+    TableDefinition::new("unimported_lines");
+/// (SKU, Shopify location) -> units: the sum of [`UNIMPORTED_LINES`] per pair.
+pub const UNIMPORTED_TOTALS: TableDefinition<'_, (&str, u64), i64> =
+    TableDefinition::new("unimported_totals");
 
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
@@ -70,7 +83,8 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
             });
         }
         Some(version) if version == SCHEMA_VERSION => {}
-        // Version 0 (a new file) and every older version: create what is missing.
+        // Version 0 (a new file) and every older version (1 lacked the inventory tables):
+        // create what is missing.
         _ => {}
     }
     txn.open_table(JOBS)?;
@@ -89,6 +103,10 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(SHOPIFY_LEVELS)?;
     txn.open_table(SKU_MAPPINGS)?;
     txn.open_table(ITEM_SKUS)?;
+    txn.open_table(INVENTORY)?;
+    txn.open_table(INVENTORY_DIRTY)?;
+    txn.open_table(UNIMPORTED_LINES)?;
+    txn.open_table(UNIMPORTED_TOTALS)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
     for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {

@@ -14,8 +14,9 @@ use plumb_common::protocol::Event;
 use plumb_common::{FlowKind, JobId, Timestamp};
 
 use super::schema::{
-    AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, ITEM_SKUS, JOBS,
-    LEASES, META, PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS, SKU_MAPPINGS,
+    AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, INVENTORY,
+    INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS,
+    SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
 };
 use super::stats::Stats;
 use super::{StoreError, StoreSettings};
@@ -138,6 +139,10 @@ pub struct Tables<'txn> {
     pub shopify_levels: Table<'txn, (u64, u64), (i64, u64)>,
     pub sku_mappings: Table<'txn, &'static str, (u64, u64, bool, u64)>,
     pub item_skus: Table<'txn, u64, &'static str>,
+    pub inventory: Table<'txn, (&'static str, u64), &'static [u8]>,
+    pub inventory_dirty: Table<'txn, (&'static str, u64), u64>,
+    pub unimported_lines: Table<'txn, (u64, &'static str, u64), i64>,
+    pub unimported_totals: Table<'txn, (&'static str, u64), i64>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -182,6 +187,10 @@ impl<'txn> WriteCtx<'txn> {
                 shopify_levels: txn.open_table(SHOPIFY_LEVELS)?,
                 sku_mappings: txn.open_table(SKU_MAPPINGS)?,
                 item_skus: txn.open_table(ITEM_SKUS)?,
+                inventory: txn.open_table(INVENTORY)?,
+                inventory_dirty: txn.open_table(INVENTORY_DIRTY)?,
+                unimported_lines: txn.open_table(UNIMPORTED_LINES)?,
+                unimported_totals: txn.open_table(UNIMPORTED_TOTALS)?,
             },
             changes: Vec::new(),
             work_ready: false,

@@ -1,0 +1,310 @@
+//! The ERP stock poller: every `inventory.poll_interval` it asks the ERP what changed
+//! since the stored cursor, turns each change into a target per SKU x Shopify location,
+//! and stores the targets, the new cursor and the push job in one write.
+//!
+//! The first run has no cursor: it takes the ERP's cursor first, then reads all stock, so
+//! a change made during the full read is reported again by the next poll (never lost).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use plumb_common::Sku;
+
+use crate::config::{InventoryConfig, LocationMapping};
+use crate::erp::{Cursor, Erp, ErpError, Selection, StockLevel};
+use crate::shutdown::Shutdown;
+use crate::store::{StoreError, TargetUpdate};
+
+use super::super::FlowContext;
+use super::{formula, push_job};
+
+/// The store's name for the ERP stock cursor.
+pub const CURSOR: &str = "inventory/erp_stock";
+
+/// Why a poll failed; the next poll tries again from the same cursor.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// The ERP failed.
+    #[error(transparent)]
+    Erp(#[from] ErpError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Polls until shutdown. Failures are logged and retried at the next tick.
+pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown) {
+    let interval = context.config.inventory.poll_interval;
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    // Webhooks may have been missed while the agent was down: once the first poll has
+    // stored the ERP's figures, every pair is compared with Shopify.
+    let mut compared = false;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        match poll_once(&context, erp.as_ref()).await {
+            Ok(marked) => {
+                if failing {
+                    tracing::info!(flow = "inventory", "ERP stock poll recovered");
+                    failing = false;
+                }
+                if marked > 0 {
+                    tracing::debug!(
+                        flow = "inventory",
+                        marked,
+                        "stock changes queued for Shopify"
+                    );
+                }
+                if !compared {
+                    compared = compare_at_start(&context).await;
+                }
+            }
+            Err(error) if failing => {
+                tracing::debug!(flow = "inventory", %error, "ERP stock poll still failing");
+            }
+            Err(error) => {
+                tracing::warn!(flow = "inventory", %error, "ERP stock poll failed; retrying at the next tick");
+                failing = true;
+            }
+        }
+    }
+}
+
+/// The start-up comparison; `false` if it must be tried again at the next tick.
+async fn compare_at_start(context: &FlowContext) -> bool {
+    let compared = async {
+        super::compare::missing_locations(context).await?;
+        super::compare::compare_all(context).await
+    };
+    match compared.await {
+        Ok(off) => {
+            tracing::info!(
+                flow = "inventory",
+                off_target = off,
+                "start-up comparison with Shopify done"
+            );
+            true
+        }
+        Err(failure) => {
+            tracing::warn!(flow = "inventory", cause = %failure.cause, error = %failure.message, "start-up comparison with Shopify failed; retrying at the next tick");
+            false
+        }
+    }
+}
+
+/// One poll: reads the changes, stores their targets with the new cursor. Returns how many
+/// pairs now wait to be pushed.
+pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, PollError> {
+    let locations = &context.config.locations;
+    if locations.is_empty() {
+        return Ok(0);
+    }
+    let warehouses: Vec<String> = locations.iter().map(|l| l.erp_warehouse.clone()).collect();
+    let stored = context.store.cursor(CURSOR.to_owned()).await?;
+    let (levels, cursor) = match &stored {
+        Some(bytes) => {
+            let cursor = Cursor(String::from_utf8_lossy(bytes).into_owned());
+            let changes = erp.stock_changes(&cursor, &warehouses).await?;
+            (changes.levels, changes.cursor)
+        }
+        None => {
+            let cursor = erp.stock_cursor().await?;
+            let levels = erp.stock(Selection::All, &warehouses).await?;
+            tracing::info!(
+                flow = "inventory",
+                levels = levels.len(),
+                "first run: all ERP stock read"
+            );
+            (levels, cursor)
+        }
+    };
+    let bundle_levels =
+        bundle_component_levels(&context.config.inventory, erp, &levels, &warehouses).await?;
+    let updates = targets(
+        &context.config.inventory,
+        locations,
+        &levels,
+        &bundle_levels,
+    );
+    let unchanged_cursor = stored.as_deref() == Some(cursor.0.as_bytes());
+    if updates.is_empty() && unchanged_cursor {
+        return Ok(0);
+    }
+    let now = context.clock.now();
+    let marked = context
+        .store
+        .write(move |ctx| {
+            let mut marked = 0;
+            for update in &updates {
+                if ctx.set_inventory_target(update)? {
+                    marked += 1;
+                }
+            }
+            ctx.set_cursor(CURSOR, cursor.0.as_bytes())?;
+            if marked > 0 {
+                ctx.enqueue(push_job(), now)?;
+            }
+            Ok(marked)
+        })
+        .await?;
+    Ok(marked)
+}
+
+/// The current stock of every component of every bundle that one of `levels` is a
+/// component of, read fresh from the ERP: a component change recomputes its bundles, and
+/// the other components' figures must be today's, not remembered ones.
+async fn bundle_component_levels(
+    config: &InventoryConfig,
+    erp: &dyn Erp,
+    levels: &[StockLevel],
+    warehouses: &[String],
+) -> Result<Vec<StockLevel>, ErpError> {
+    let changed: BTreeSet<&str> = levels.iter().map(|l| l.sku.as_str()).collect();
+    let components: BTreeSet<&str> = config
+        .bundles
+        .iter()
+        .filter(|b| {
+            b.components
+                .iter()
+                .any(|c| changed.contains(c.sku.as_str()))
+        })
+        .flat_map(|b| b.components.iter().map(|c| c.sku.as_str()))
+        .collect();
+    if components.is_empty() {
+        return Ok(Vec::new());
+    }
+    let skus: Vec<Sku> = components
+        .into_iter()
+        .filter_map(|sku| Sku::new(sku).ok())
+        .collect();
+    erp.stock(Selection::Skus(&skus), warehouses).await
+}
+
+/// The targets for `levels` (and the bundles their components make, from
+/// `bundle_levels`), for mapped warehouses only.
+pub fn targets(
+    config: &InventoryConfig,
+    locations: &[LocationMapping],
+    levels: &[StockLevel],
+    bundle_levels: &[StockLevel],
+) -> Vec<TargetUpdate> {
+    let location_of: HashMap<&str, u64> = locations
+        .iter()
+        .map(|l| (l.erp_warehouse.as_str(), l.shopify_location))
+        .collect();
+    let update = |sku: &str, warehouse: &str, location: u64, erp: i64| {
+        let buffer = formula::buffer(&config.buffers, sku, warehouse, erp);
+        TargetUpdate {
+            sku: sku.to_owned(),
+            location,
+            warehouse: warehouse.to_owned(),
+            erp,
+            base: formula::target(erp, buffer, 0),
+        }
+    };
+    let mut updates = Vec::new();
+    for level in levels {
+        let Some(&location) = location_of.get(level.warehouse.as_str()) else {
+            continue;
+        };
+        let erp = formula::sellable(level, config.sellable);
+        updates.push(update(level.sku.as_str(), &level.warehouse, location, erp));
+    }
+    let mut by_warehouse: BTreeMap<&str, HashMap<&str, i64>> = BTreeMap::new();
+    for level in bundle_levels {
+        by_warehouse
+            .entry(level.warehouse.as_str())
+            .or_default()
+            .insert(
+                level.sku.as_str(),
+                formula::sellable(level, config.sellable),
+            );
+    }
+    for (warehouse, stock) in &by_warehouse {
+        let Some(&location) = location_of.get(warehouse) else {
+            continue;
+        };
+        for bundle in &config.bundles {
+            let touched = bundle
+                .components
+                .iter()
+                .any(|c| levels.iter().any(|l| l.sku.as_str() == c.sku));
+            if touched {
+                let units =
+                    formula::bundle_units(&bundle.components, |sku| stock.get(sku).copied());
+                updates.push(update(&bundle.sku, warehouse, location, units));
+            }
+        }
+    }
+    updates
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::config::{BufferAmount, BufferRule, BundleComponent, BundleDefinition};
+
+    fn level(sku: &str, warehouse: &str, available: i64) -> StockLevel {
+        StockLevel {
+            sku: Sku::new(sku).expect("sku"),
+            warehouse: warehouse.to_owned(),
+            on_hand: Decimal::from(available + 1),
+            reserved: Decimal::ONE,
+            incoming: Decimal::ZERO,
+            available: Decimal::from(available),
+        }
+    }
+
+    fn config() -> InventoryConfig {
+        InventoryConfig {
+            buffers: vec![BufferRule {
+                warehouse: Some("WH-EAST".into()),
+                sku: None,
+                amount: BufferAmount::Units(1),
+            }],
+            bundles: vec![BundleDefinition {
+                sku: "SET".into(),
+                components: vec![
+                    BundleComponent {
+                        sku: "MUG".into(),
+                        quantity: 2,
+                    },
+                    BundleComponent {
+                        sku: "GLASS".into(),
+                        quantity: 1,
+                    },
+                ],
+            }],
+            ..InventoryConfig::default()
+        }
+    }
+
+    #[test]
+    fn targets_follow_the_mapping_buffers_and_bundles() {
+        let locations = [LocationMapping {
+            erp_warehouse: "WH-EAST".into(),
+            shopify_location: 7,
+        }];
+        let levels = [level("MUG", "WH-EAST", 9), level("MUG", "WH-WEST", 50)];
+        let components = [level("MUG", "WH-EAST", 9), level("GLASS", "WH-EAST", 3)];
+        let updates = targets(&config(), &locations, &levels, &components);
+        let found: Vec<(&str, u64, i64, i64)> = updates
+            .iter()
+            .map(|u| (u.sku.as_str(), u.location, u.erp, u.base))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("MUG", 7, 9, 8), ("SET", 7, 3, 2)],
+            "WH-WEST is not mapped; the buffer applies to the bundle too"
+        );
+        // A level of an unrelated SKU recomputes no bundle.
+        let other = [level("TEE", "WH-EAST", 4)];
+        assert_eq!(targets(&config(), &locations, &other, &[]).len(), 1);
+    }
+}
