@@ -21,7 +21,7 @@ use std::process::Command;
 
 use plumb_common::protocol::Request;
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
-use plumb_tests::webhooks::{Delivery, Sender, level_update};
+use plumb_tests::webhooks::{Sender, send_level_updates};
 
 /// Webhooks before the counters are zeroed (connections, caches, tables warm).
 const WARM_UP: u64 = 200;
@@ -47,25 +47,7 @@ fn require(tool: &str) {
 
 async fn send(agent: &Agent, first: u64, count: u64) {
     let sender = Sender::new(&agent.webhook_address, WEBHOOK_SECRET.as_bytes());
-    let per_task = count / PRODUCERS;
-    let mut tasks = Vec::new();
-    for t in 0..PRODUCERS {
-        let sender = sender.clone();
-        tasks.push(tokio::spawn(async move {
-            for n in 0..per_task {
-                let seq = first + t * per_task + n;
-                let delivery = Delivery {
-                    topic: "inventory_levels/update".into(),
-                    event_id: format!("c{seq}"),
-                    body: level_update(seq % 500, 1, 1, seq),
-                };
-                assert_eq!(sender.send(&delivery).await.expect("send"), 200);
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("producer");
-    }
+    send_level_updates(&sender, "c", first, PRODUCERS, count / PRODUCERS).await;
 }
 
 fn callgrind_control(pid: u32, action: &str) {

@@ -20,7 +20,7 @@ use plumb_agent::worker::{BoxFuture, FlowRunner, Handler, random_jitter};
 use plumb_common::protocol::Request;
 use plumb_common::{FlowKind, Timestamp};
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
-use plumb_tests::webhooks::{Delivery, Sender, level_update};
+use plumb_tests::webhooks::{Sender, send_level_updates};
 
 const PRODUCERS: u64 = 64;
 
@@ -185,24 +185,7 @@ async fn ingest_rate(agent: &Agent, subscribers: usize, offset: u64) -> (f64, f6
     let sender = Sender::new(&agent.webhook_address, WEBHOOK_SECRET.as_bytes());
     let per_task = 250;
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for t in 0..PRODUCERS {
-        let sender = sender.clone();
-        tasks.push(tokio::spawn(async move {
-            for n in 0..per_task {
-                let seq = offset + t * per_task + n;
-                let delivery = Delivery {
-                    topic: "inventory_levels/update".into(),
-                    event_id: format!("b{seq}"),
-                    body: level_update(seq % 500, 1, 1, seq),
-                };
-                assert_eq!(sender.send(&delivery).await.expect("send"), 200);
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("task");
-    }
+    send_level_updates(&sender, "b", offset, PRODUCERS, per_task).await;
     let rate = (PRODUCERS * per_task) as f64 / start.elapsed().as_secs_f64();
     agent.wait_drained().await;
     let cpu_per_1000 = (cpu_ms(pid) - cpu_before) / (PRODUCERS * per_task) as f64 * 1000.0;

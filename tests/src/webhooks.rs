@@ -87,3 +87,35 @@ pub fn level_update(inventory_item_id: u64, location_id: u64, available: i64, se
     )
     .into_bytes()
 }
+
+/// Sends `per_producer` signed `inventory_levels/update` deliveries from each of
+/// `producers` concurrent connections, event ids `{prefix}{seq}` for seq from `first`, and
+/// asserts every one is answered 200. The load the benchmarks put on a real agent.
+pub async fn send_level_updates(
+    sender: &Sender,
+    prefix: &str,
+    first: u64,
+    producers: u64,
+    per_producer: u64,
+) {
+    let mut tasks = Vec::new();
+    for t in 0..producers {
+        let sender = sender.clone();
+        let prefix = prefix.to_owned();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..per_producer {
+                let seq = first + t * per_producer + n;
+                let delivery = Delivery {
+                    topic: "inventory_levels/update".into(),
+                    event_id: format!("{prefix}{seq}"),
+                    body: level_update(seq % 500, 1, 1, seq),
+                };
+                let status = sender.send(&delivery).await.expect("send a webhook");
+                assert_eq!(status, 200, "the agent refused delivery {seq}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("producer task");
+    }
+}
