@@ -552,27 +552,11 @@ pub fn fulfil(state: &mut State, input: &Value) -> Result<u64, Vec<UserError>> {
         .get("company")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let mut numbers: Vec<String> = tracking_input
-        .get("numbers")
-        .and_then(Value::as_array)
-        .map(|n| {
-            n.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut numbers = strings(&tracking_input, "numbers");
     if let Some(number) = tracking_input.get("number").and_then(Value::as_str) {
         numbers.insert(0, number.to_owned());
     }
-    let mut urls: Vec<String> = tracking_input
-        .get("urls")
-        .and_then(Value::as_array)
-        .map(|n| {
-            n.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut urls = strings(&tracking_input, "urls");
     if let Some(url) = tracking_input.get("url").and_then(Value::as_str) {
         urls.insert(0, url.to_owned());
     }
@@ -623,4 +607,18 @@ pub fn fulfil(state: &mut State, input: &Value) -> Result<u64, Vec<UserError>> {
     }
     announce_order(state, order_id, "orders/updated");
     Ok(id)
+}
+
+/// The strings of the array `key` of `input` (absent or not an array: none).
+fn strings(input: &Value, key: &str) -> Vec<String> {
+    input
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

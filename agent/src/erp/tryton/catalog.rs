@@ -279,3 +279,44 @@ pub async fn read_many(
     }
     Ok(out)
 }
+
+/// Which rows of a `search_read`, in which order: its positional arguments after the domain.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Rows to skip.
+    pub offset: usize,
+    /// At most this many rows; `None`: all.
+    pub limit: Option<usize>,
+    /// Tryton's order clause (`[["id", "ASC"]]`), or null for the model's default.
+    pub order: Value,
+}
+
+impl Page {
+    /// Every matching row, in the model's default order.
+    pub fn all() -> Page {
+        Page {
+            offset: 0,
+            limit: None,
+            order: Value::Null,
+        }
+    }
+}
+
+/// `search_read` of `fields` on the rows of `model` matching `domain`.
+pub async fn search_read(
+    session: &Session,
+    model: &str,
+    domain: Value,
+    page: Page,
+    fields: Value,
+    extra: Option<&Map<String, Value>>,
+) -> Result<Vec<Map<String, Value>>, ErpError> {
+    let params = vec![
+        domain,
+        json!(page.offset),
+        page.limit.map_or(Value::Null, |limit| json!(limit)),
+        page.order,
+        fields,
+    ];
+    to_rows(session.model(model, "search_read", params, extra).await?)
+}

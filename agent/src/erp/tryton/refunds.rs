@@ -313,22 +313,7 @@ async fn complete(
             _ => {}
         }
     }
-    let invoices = read_many(
-        session,
-        "account.invoice",
-        &to_ids(field(row, "invoices"))?,
-        json!(["state"]),
-        None,
-    )
-    .await?;
-    let drafts: Vec<i64> = invoices
-        .iter()
-        .filter(|i| matches!(field(i, "state").as_str(), Some("draft" | "validated")))
-        .filter_map(|i| to_id(field(i, "id")).ok())
-        .collect();
-    if !drafts.is_empty() {
-        button(tryton, "account.invoice", "post", &drafts).await?;
-    }
+    sales::on_unposted_invoices(tryton, row, "post").await?;
     let numbered = read_many(
         session,
         "account.invoice",

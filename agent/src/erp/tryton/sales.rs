@@ -84,6 +84,32 @@ pub async fn button(tryton: &Tryton, model: &str, name: &str, ids: &[i64]) -> Re
         .map(drop)
 }
 
+/// Presses `name` ("post", "cancel") on the invoices of `document` (a row read with its
+/// `invoices` field) that are not posted yet: draft or validated.
+pub async fn on_unposted_invoices(
+    tryton: &Tryton,
+    document: &Map<String, Value>,
+    name: &str,
+) -> Result<(), ErpError> {
+    let invoices = read_many(
+        &tryton.session,
+        "account.invoice",
+        &to_ids(field(document, "invoices"))?,
+        json!(["state"]),
+        None,
+    )
+    .await?;
+    let unposted: Vec<i64> = invoices
+        .iter()
+        .filter(|i| matches!(field(i, "state").as_str(), Some("draft" | "validated")))
+        .filter_map(|i| to_id(field(i, "id")).ok())
+        .collect();
+    if unposted.is_empty() {
+        return Ok(());
+    }
+    button(tryton, "account.invoice", name, &unposted).await
+}
+
 async fn state(tryton: &Tryton, id: i64) -> Result<Found, ErpError> {
     let rows = read_many(
         &tryton.session,
@@ -598,22 +624,7 @@ pub async fn cancel(tryton: &Tryton, shopify_order_id: u64) -> Result<CancelOutc
     if !pending.is_empty() {
         button(tryton, "stock.shipment.out", "cancel", &pending).await?;
     }
-    let invoices = read_many(
-        session,
-        "account.invoice",
-        &to_ids(field(sale, "invoices"))?,
-        json!(["state"]),
-        None,
-    )
-    .await?;
-    let drafts: Vec<i64> = invoices
-        .iter()
-        .filter(|i| matches!(field(i, "state").as_str(), Some("draft" | "validated")))
-        .filter_map(|i| to_id(field(i, "id")).ok())
-        .collect();
-    if !drafts.is_empty() {
-        button(tryton, "account.invoice", "cancel", &drafts).await?;
-    }
+    on_unposted_invoices(tryton, sale, "cancel").await?;
     Ok(CancelOutcome::DocumentsCancelled)
 }
 

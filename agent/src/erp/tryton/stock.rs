@@ -20,9 +20,9 @@ use plumb_common::{Decimal, Sku};
 
 use super::READ_BATCH;
 use super::Tryton;
-use super::catalog::{WarehouseInfo, context, read_many};
+use super::catalog::{Page, WarehouseInfo, context, read_many, search_read};
 use super::cursor::Watermark;
-use super::values::{datetime, field, to_datetime, to_decimal_or_zero, to_id, to_rows, to_sku};
+use super::values::{datetime, field, to_datetime, to_decimal_or_zero, to_id, to_sku};
 use crate::erp::{Cursor, ErpError, Selection, StockChanges, StockLevel};
 
 /// Products with a SKU, as (id, SKU).
@@ -40,23 +40,20 @@ async fn products(tryton: &Tryton, skus: Selection<'_>) -> Result<Vec<(i64, Sku)
         Selection::All => {
             let mut offset = 0;
             loop {
-                let rows = to_rows(
-                    tryton
-                        .session
-                        .model(
-                            "product.product",
-                            "search_read",
-                            vec![
-                                json!([["type", "=", "goods"], ["suffix_code", "!=", null]]),
-                                json!(offset),
-                                json!(READ_BATCH),
-                                json!([["id", "ASC"]]),
-                                json!(["suffix_code"]),
-                            ],
-                            None,
-                        )
-                        .await?,
-                )?;
+                let page = Page {
+                    offset,
+                    limit: Some(READ_BATCH),
+                    order: json!([["id", "ASC"]]),
+                };
+                let rows = search_read(
+                    &tryton.session,
+                    "product.product",
+                    json!([["type", "=", "goods"], ["suffix_code", "!=", null]]),
+                    page,
+                    json!(["suffix_code"]),
+                    None,
+                )
+                .await?;
                 let count = rows.len();
                 read(rows)?;
                 if count < READ_BATCH {
@@ -68,23 +65,20 @@ async fn products(tryton: &Tryton, skus: Selection<'_>) -> Result<Vec<(i64, Sku)
         Selection::Skus(skus) => {
             let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
             for chunk in names.chunks(READ_BATCH) {
-                read(to_rows(
-                    tryton
-                        .session
-                        .model(
-                            "product.product",
-                            "search_read",
-                            vec![
-                                json!([["type", "=", "goods"], ["suffix_code", "in", chunk]]),
-                                json!(0),
-                                Value::Null,
-                                json!([["id", "ASC"]]),
-                                json!(["suffix_code"]),
-                            ],
-                            None,
-                        )
-                        .await?,
-                )?)?;
+                read(
+                    search_read(
+                        &tryton.session,
+                        "product.product",
+                        json!([["type", "=", "goods"], ["suffix_code", "in", chunk]]),
+                        Page {
+                            order: json!([["id", "ASC"]]),
+                            ..Page::all()
+                        },
+                        json!(["suffix_code"]),
+                        None,
+                    )
+                    .await?,
+                )?;
             }
         }
     }
@@ -123,27 +117,19 @@ async fn reserved(
     tryton: &Tryton,
     warehouse: &WarehouseInfo,
 ) -> Result<HashMap<i64, Decimal>, ErpError> {
-    let rows = to_rows(
-        tryton
-            .session
-            .model(
-                "stock.move",
-                "search_read",
-                vec![
-                    json!([
-                        ["state", "=", "assigned"],
-                        ["from_location", "child_of", [warehouse.storage], "parent"],
-                        ["to_location", "not child_of", [warehouse.storage], "parent"]
-                    ]),
-                    json!(0),
-                    Value::Null,
-                    Value::Null,
-                    json!(["product", "internal_quantity"]),
-                ],
-                None,
-            )
-            .await?,
-    )?;
+    let rows = search_read(
+        &tryton.session,
+        "stock.move",
+        json!([
+            ["state", "=", "assigned"],
+            ["from_location", "child_of", [warehouse.storage], "parent"],
+            ["to_location", "not child_of", [warehouse.storage], "parent"]
+        ]),
+        Page::all(),
+        json!(["product", "internal_quantity"]),
+        None,
+    )
+    .await?;
     let mut out: HashMap<i64, Decimal> = HashMap::new();
     for row in rows {
         *out.entry(to_id(field(&row, "product"))?).or_default() +=
@@ -158,23 +144,15 @@ async fn incoming(
     warehouse: &WarehouseInfo,
 ) -> Result<HashMap<i64, Decimal>, ErpError> {
     let extra = context(json!({"locations": [warehouse.input], "stock_skip_warehouse": true}));
-    let rows = to_rows(
-        tryton
-            .session
-            .model(
-                "product.product",
-                "search_read",
-                vec![
-                    json!([["quantity", "!=", 0]]),
-                    json!(0),
-                    Value::Null,
-                    Value::Null,
-                    json!(["quantity"]),
-                ],
-                Some(&extra),
-            )
-            .await?,
-    )?;
+    let rows = search_read(
+        &tryton.session,
+        "product.product",
+        json!([["quantity", "!=", 0]]),
+        Page::all(),
+        json!(["quantity"]),
+        Some(&extra),
+    )
+    .await?;
     rows.iter()
         .map(|row| {
             Ok((
@@ -250,29 +228,18 @@ async fn moves(
         Some(since) => json!([["write_date", ">=", datetime(since)]]),
         None => json!([]),
     };
-    let rows = to_rows(
-        tryton
-            .session
-            .model(
-                "stock.move",
-                "search_read",
-                vec![
-                    domain,
-                    json!(0),
-                    Value::Null,
-                    json!([["write_date", "ASC"], ["id", "ASC"]]),
-                    json!([
-                        "product.suffix_code",
-                        "from_location",
-                        "to_location",
-                        "write_date",
-                        "create_date"
-                    ]),
-                ],
-                None,
-            )
-            .await?,
-    )?;
+    let page = Page {
+        order: json!([["write_date", "ASC"], ["id", "ASC"]]),
+        ..Page::all()
+    };
+    let fields = json!([
+        "product.suffix_code",
+        "from_location",
+        "to_location",
+        "write_date",
+        "create_date"
+    ]);
+    let rows = search_read(&tryton.session, "stock.move", domain, page, fields, None).await?;
     rows.iter()
         .map(|row| {
             let written = match field(row, "write_date") {
@@ -295,23 +262,20 @@ async fn moves(
 
 /// A cursor at the newest move: later polls report later changes only.
 pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
-    let rows = to_rows(
-        tryton
-            .session
-            .model(
-                "stock.move",
-                "search_read",
-                vec![
-                    json!([]),
-                    json!(0),
-                    json!(1),
-                    json!([["write_date", "DESC NULLS LAST"], ["id", "DESC"]]),
-                    json!(["write_date"]),
-                ],
-                None,
-            )
-            .await?,
-    )?;
+    let page = Page {
+        offset: 0,
+        limit: Some(1),
+        order: json!([["write_date", "DESC NULLS LAST"], ["id", "DESC"]]),
+    };
+    let rows = search_read(
+        &tryton.session,
+        "stock.move",
+        json!([]),
+        page,
+        json!(["write_date"]),
+        None,
+    )
+    .await?;
     let Some(newest) = rows.first() else {
         return Ok(Cursor::default());
     };
