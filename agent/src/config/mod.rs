@@ -12,6 +12,7 @@ mod flows;
 mod inventory;
 mod local;
 mod locations;
+mod orders;
 mod ownership;
 mod reader;
 mod remote;
@@ -28,6 +29,7 @@ pub use inventory::{
 };
 pub use local::{AgentConfig, ControlConfig, QueueConfig};
 pub use locations::LocationMapping;
+pub use orders::OrdersConfig;
 pub use ownership::{Field, Owner, OwnershipMatrix};
 pub use remote::{ErpConfig, ErpKind, ShopifyConfig, WebhookConfig};
 pub use secret::{Secret, SecretSource, SystemSecrets};
@@ -57,6 +59,8 @@ pub struct Config {
     pub ownership: OwnershipMatrix,
     /// `[inventory]`.
     pub inventory: InventoryConfig,
+    /// `[orders]`.
+    pub orders: OrdersConfig,
 }
 
 /// One thing wrong with the configuration.
@@ -186,6 +190,10 @@ impl Config {
             .table("inventory")
             .map(InventoryConfig::read)
             .unwrap_or_default();
+        let orders = document
+            .table("orders")
+            .map(OrdersConfig::read)
+            .unwrap_or_default();
         document.finish();
         Config {
             agent,
@@ -198,6 +206,7 @@ impl Config {
             locations,
             ownership,
             inventory,
+            orders,
         }
     }
 }

@@ -28,6 +28,7 @@
 
 mod inventory;
 mod mapping;
+mod orders;
 mod queue;
 mod read;
 pub mod records;
@@ -47,6 +48,7 @@ use plumb_common::{FlowKind, JobId, Timestamp};
 
 pub use inventory::{InventoryRecord, PendingPush, ShopifyReport, TargetUpdate};
 pub use mapping::SkuMapping;
+pub use orders::BookedOrderRecord;
 pub use queue::{
     EnqueueOptions, EnqueueOutcome, Enqueued, FailOutcome, Failure, LeasedJob, NewJob, RetryPolicy,
 };

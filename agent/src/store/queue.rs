@@ -115,6 +115,14 @@ impl Failure {
     }
 }
 
+/// A store that failed under a flow: the job is retried (the store is most likely full or
+/// briefly unavailable, and the job's own record is intact).
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Failure {
+        Failure::transient("store", error.to_string())
+    }
+}
+
 /// When a transient failure is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -9,7 +9,7 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use super::StoreError;
 
 /// Bumped whenever a table's key or value layout changes; [`migrate`] knows every older one.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// `schema_version`, `next_job_id`, `completed_total`, `next_audit_id`.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -63,6 +63,10 @@ pub const UNIMPORTED_LINES: TableDefinition<'_, (u64, &str, u64), i64> =
 pub const UNIMPORTED_TOTALS: TableDefinition<'_, (&str, u64), i64> =
     TableDefinition::new("unimported_totals");
 
+/// Shopify order id -> [`super::orders::BookedOrderRecord`]: the orders the ERP has booked.
+/// Since version 3.
+pub const ORDERS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("orders");
+
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
 pub const META_COMPLETED_TOTAL: &str = "completed_total";
@@ -83,8 +87,8 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
             });
         }
         Some(version) if version == SCHEMA_VERSION => {}
-        // Version 0 (a new file) and every older version (1 lacked the inventory tables):
-        // create what is missing.
+        // Version 0 (a new file) and every older version (1 lacked the inventory tables, 2
+        // the orders ledger): create what is missing.
         _ => {}
     }
     txn.open_table(JOBS)?;
@@ -107,6 +111,7 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(INVENTORY_DIRTY)?;
     txn.open_table(UNIMPORTED_LINES)?;
     txn.open_table(UNIMPORTED_TOTALS)?;
+    txn.open_table(ORDERS)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
     for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {

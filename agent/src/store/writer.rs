@@ -15,7 +15,7 @@ use plumb_common::{FlowKind, JobId, Timestamp};
 
 use super::schema::{
     AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, INVENTORY,
-    INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS,
+    INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS, PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS,
     SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
 };
 use super::stats::Stats;
@@ -143,6 +143,7 @@ pub struct Tables<'txn> {
     pub inventory_dirty: Table<'txn, (&'static str, u64), u64>,
     pub unimported_lines: Table<'txn, (u64, &'static str, u64), i64>,
     pub unimported_totals: Table<'txn, (&'static str, u64), i64>,
+    pub orders: Table<'txn, u64, &'static [u8]>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -191,6 +192,7 @@ impl<'txn> WriteCtx<'txn> {
                 inventory_dirty: txn.open_table(INVENTORY_DIRTY)?,
                 unimported_lines: txn.open_table(UNIMPORTED_LINES)?,
                 unimported_totals: txn.open_table(UNIMPORTED_TOTALS)?,
+                orders: txn.open_table(ORDERS)?,
             },
             changes: Vec::new(),
             work_ready: false,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use plumb_common::protocol::{InventoryKey, InventoryQuery};
 
-use crate::store::{Failure, StoreError};
+use crate::store::Failure;
 
 use super::super::FlowContext;
 use super::push::read_levels;
@@ -15,10 +15,6 @@ use super::push_job;
 
 /// Pairs read per page of the store and per round of Shopify reads.
 const PAGE: u32 = 1_000;
-
-fn store_failure(error: StoreError) -> Failure {
-    Failure::transient("store", error.to_string())
-}
 
 /// The mapped Shopify locations that do not exist or are inactive in Shopify, each
 /// logged at error: their pairs cannot be pushed, and each shows as failing with a dead
@@ -62,7 +58,7 @@ pub async fn compare_all(context: &FlowContext) -> Result<usize, Failure> {
                 limit: PAGE,
             })
             .await
-            .map_err(store_failure)?;
+            .map_err(Failure::from)?;
         let skus: Vec<String> = page.items.iter().map(|r| r.sku.clone()).collect();
         let resolution = client
             .resolve_skus(&context.store, &context.clock, &skus, false)
@@ -100,7 +96,7 @@ pub async fn compare_all(context: &FlowContext) -> Result<usize, Failure> {
                     Ok(())
                 })
                 .await
-                .map_err(store_failure)?;
+                .map_err(Failure::from)?;
         }
         match page.next {
             Some(next) => after = Some(next),

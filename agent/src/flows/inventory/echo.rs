@@ -26,10 +26,6 @@ struct LevelUpdate {
     updated_at: String,
 }
 
-fn store_failure(error: crate::store::StoreError) -> Failure {
-    Failure::transient("store", error.to_string())
-}
-
 /// Handles one verified webhook delivery routed to the inventory flow.
 pub async fn handle(context: &FlowContext, delivery: &WebhookDelivery) -> Result<(), Failure> {
     if delivery.topic != "inventory_levels/update" {
@@ -69,7 +65,7 @@ pub async fn handle(context: &FlowContext, delivery: &WebhookDelivery) -> Result
         .store
         .sku_of_item(item)
         .await
-        .map_err(store_failure)?;
+        .map_err(Failure::from)?;
     let revert = context.config.inventory.on_drift == DriftAction::Revert;
     let now = context.clock.now();
     let (recorded, report) = context
@@ -88,7 +84,7 @@ pub async fn handle(context: &FlowContext, delivery: &WebhookDelivery) -> Result
             Ok((true, Some((sku, report))))
         })
         .await
-        .map_err(store_failure)?;
+        .map_err(Failure::from)?;
     match report {
         _ if !recorded => tracing::debug!(item, location, "older level report ignored"),
         Some((sku, ShopifyReport::DriftAbove)) => tracing::warn!(

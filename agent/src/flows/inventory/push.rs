@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use plumb_common::Timestamp;
 
 use crate::shopify::{BatchStatus, SetRequest, SetRow, ShopifyClient};
-use crate::store::{Failure, LeasedJob, PendingPush, StoreError};
+use crate::store::{Failure, LeasedJob, PendingPush};
 
 use super::super::FlowContext;
 use super::item_dead_letter;
@@ -21,10 +21,6 @@ use super::item_dead_letter;
 pub const ROWS_PER_ROUND: usize = 1_000;
 /// Rounds one job runs before it hands the rest back to the queue.
 const MAX_ROUNDS: usize = 20;
-
-fn store_failure(error: StoreError) -> Failure {
-    Failure::transient("store", error.to_string())
-}
 
 /// A pair that cannot be pushed as things are, and why.
 struct Unpushable<'a> {
@@ -46,7 +42,7 @@ pub async fn run(context: &FlowContext, job: &LeasedJob) -> Result<(), Failure> 
             .store
             .pending_pushes(ROWS_PER_ROUND)
             .await
-            .map_err(store_failure)?;
+            .map_err(Failure::from)?;
         if pending.is_empty() {
             return Ok(());
         }
@@ -250,7 +246,7 @@ async fn record_unpushable(context: &FlowContext, items: &[Unpushable<'_>]) -> R
             Ok(())
         })
         .await
-        .map_err(store_failure)
+        .map_err(Failure::from)
 }
 
 async fn record_observed(
@@ -271,7 +267,7 @@ async fn record_observed(
             Ok(())
         })
         .await
-        .map_err(store_failure)
+        .map_err(Failure::from)
 }
 
 async fn record_pushed(
@@ -295,7 +291,7 @@ async fn record_pushed(
             Ok(())
         })
         .await
-        .map_err(store_failure)
+        .map_err(Failure::from)
 }
 
 async fn mark_failing(
@@ -317,5 +313,5 @@ async fn mark_failing(
             Ok(())
         })
         .await
-        .map_err(store_failure)
+        .map_err(Failure::from)
 }
