@@ -3,26 +3,14 @@
 
 mod shopify_support;
 
-use std::sync::Arc;
-
-use plumb_agent::config::Secret;
 use plumb_agent::shopify::inventory::AdjustRow;
-use plumb_agent::shopify::{
-    BatchStatus, SetRequest, SetRow, ShopifyClient, ShopifyClientConfig, ShopifyError,
-};
+use plumb_agent::shopify::{BatchStatus, SetRequest, SetRow, ShopifyClient, ShopifyError};
 use plumb_common::{ErrorClass, JobId};
 
-use shopify_support::{Reply, Script, ok_body};
+use shopify_support::{Reply, Script, client_with, ok_body};
 
 fn client_for(script: &Script) -> ShopifyClient {
-    let mut config = ShopifyClientConfig::new(
-        script.base_url.clone(),
-        "2026-07",
-        Secret::new("shpat_test"),
-    );
-    config.jitter = Arc::new(|| 0.0);
-    config.batch_concurrency = 1;
-    ShopifyClient::new(config).expect("the HTTP client builds")
+    client_with(script, |config| config.batch_concurrency = 1)
 }
 
 fn row(item: u64) -> SetRow {
