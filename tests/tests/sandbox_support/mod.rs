@@ -61,3 +61,9 @@ pub fn figures(sandbox: &Sandbox, item: u64, location: u64) -> (i64, i64, i64) {
 pub async fn exchange(client: &SandboxClient, query: &str, variables: Value) -> (u16, Value) {
     client.graphql(query, variables).await.unwrap()
 }
+
+/// Fails unless the first error's message mentions `text`.
+pub fn assert_error_mentions(body: &Value, text: &str) {
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(text), "{body}");
+}
