@@ -28,6 +28,11 @@ fn user_error(code: &str) -> String {
     )
 }
 
+/// An answer refusing the whole set with `code`, the bucket left at `available`.
+fn refused(code: &str, available: f64) -> Reply {
+    Reply::json(200, &ok_body(&user_error(code), 13, 13, available))
+}
+
 const APPLIED: &str = r#"{"inventorySetQuantities":{"inventoryAdjustmentGroup":{"id":"gid://shopify/InventoryAdjustmentGroup/1"},"userErrors":[]}}"#;
 
 #[tokio::test]
@@ -69,26 +74,10 @@ async fn levels_are_read_per_location_with_named_quantities() {
 #[tokio::test]
 async fn a_key_whose_first_use_failed_is_replaced_by_its_next_generation() {
     let script = Script::start(vec![
-        Reply::json(
-            200,
-            &ok_body(
-                &user_error("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"),
-                13,
-                13,
-                1987.0,
-            ),
-        ),
+        refused("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", 1987.0),
         Reply::json(200, &ok_body(APPLIED, 13, 13, 1974.0)),
         // The job runs again: generation 0 is refused again, generation 1 replays.
-        Reply::json(
-            200,
-            &ok_body(
-                &user_error("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"),
-                13,
-                13,
-                1987.0,
-            ),
-        ),
+        refused("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", 1987.0),
         Reply::json(200, &ok_body(APPLIED, 13, 13, 1974.0)),
     ])
     .await;
@@ -116,16 +105,7 @@ async fn a_key_whose_first_use_failed_is_replaced_by_its_next_generation() {
 
 #[tokio::test]
 async fn a_key_still_running_is_a_typed_outcome_and_a_transient_failure() {
-    let script = Script::start(vec![Reply::json(
-        200,
-        &ok_body(
-            &user_error("IDEMPOTENCY_CONCURRENT_REQUEST"),
-            13,
-            13,
-            1987.0,
-        ),
-    )])
-    .await;
+    let script = Script::start(vec![refused("IDEMPOTENCY_CONCURRENT_REQUEST", 1987.0)]).await;
     let client = client_for(&script);
     let outcome = client
         .set_inventory(&SetRequest::available(JobId(5), vec![row(1)]))
