@@ -330,19 +330,26 @@ shopify_location = 2
         url = double.url(),
         password = password.display()
     );
-    let agent = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || Agent::start(&dir, &extra)
-    })
-    .await
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !agent.stderr().contains("WH-GONE") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let agent = start_until_logged(dir.path(), extra, "WH-GONE").await;
     let log = agent.stderr();
     assert!(log.contains("WH-GONE") && log.contains("WH-WEST"), "{log}");
     assert!(!log.contains("\"WH-EAST\" has no"), "{log}");
+}
+
+/// Starts `plumbd` in `dir` with `extra` configuration (off the runtime: it blocks) and
+/// waits up to 30 s for its log to mention `text`.
+async fn start_until_logged(dir: &std::path::Path, extra: String, text: &str) -> Agent {
+    let agent = tokio::task::spawn_blocking({
+        let dir = dir.to_owned();
+        move || Agent::start(&dir, &extra)
+    })
+    .await
+    .expect("plumbd starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !agent.stderr().contains(text) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    agent
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,16 +362,7 @@ async fn plumbd_starts_when_the_erp_is_unreachable() {
         "[erp]\nkind = \"tryton\"\nurl = \"http://127.0.0.1:{port}\"\ndatabase = \"plumb\"\nuser = \"admin\"\npassword = {{ file = \"{}\" }}\n",
         password.display()
     );
-    let agent = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || Agent::start(&dir, &extra)
-    })
-    .await
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !agent.stderr().contains("ERP check could not run") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let agent = start_until_logged(dir.path(), extra, "ERP check could not run").await;
     assert!(
         agent.stderr().contains("ERP check could not run"),
         "{}",
