@@ -8,9 +8,9 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use plumb_agent::shopify::orders::PricingValue;
-use plumb_agent::shopify::{FulfillmentRequest, ShopifyClient, ShopifyError, Tracking};
+use plumb_agent::shopify::{FulfillmentRequest, ShopifyClient, Tracking};
 
-use shopify_support::{Reply, Script, client_with, ok_body};
+use shopify_support::{Reply, Script, assert_lost_after_sending, client_with, ok_body};
 
 fn client_for(script: &Script) -> ShopifyClient {
     client_with(script, |config| {
@@ -211,16 +211,7 @@ async fn fulfilment_reads_remaining_lines_and_never_resends_a_create() {
     };
     // The answer is lost: the call may have been applied, so it is not resent.
     let error = client.create_fulfillment(&request).await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ShopifyError::Connection {
-                before_send: false,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_lost_after_sending(&error);
     assert_eq!(script.seen().len(), 2);
     // Shopify refuses: permanent, with its message.
     let error = client.create_fulfillment(&request).await.unwrap_err();

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use plumb_agent::config::Secret;
-use plumb_agent::shopify::{ShopifyClient, ShopifyClientConfig};
+use plumb_agent::shopify::{ShopifyClient, ShopifyClientConfig, ShopifyError};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -257,4 +257,19 @@ pub fn schema(version: &str) -> Valid<Schema> {
     let schema = Schema::parse(sdl, &path)
         .unwrap_or_else(|e| panic!("schema {version} does not parse: {e}"));
     Valid::assume_valid(schema)
+}
+
+/// Fails unless `error` is a connection lost after the request went out (so it may have
+/// been applied).
+pub fn assert_lost_after_sending(error: &ShopifyError) {
+    assert!(
+        matches!(
+            error,
+            ShopifyError::Connection {
+                before_send: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
