@@ -8,22 +8,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use plumb_agent::config::Secret;
 use plumb_agent::shopify::documents::BULK_INVENTORY_LEVELS;
-use plumb_agent::shopify::{BulkLayout, ShopifyClient, ShopifyClientConfig, ShopifyError};
+use plumb_agent::shopify::{BulkLayout, ShopifyError};
 use plumb_common::ErrorClass;
 
-use shopify_support::{Reply, Script, ok_body};
-
-fn client_for(script: &Script) -> ShopifyClient {
-    let mut config = ShopifyClientConfig::new(
-        script.base_url.clone(),
-        "2026-07",
-        Secret::new("shpat_test"),
-    );
-    config.jitter = Arc::new(|| 0.0);
-    ShopifyClient::new(config).expect("the HTTP client builds")
-}
+use shopify_support::{Reply, Script, client_for, ok_body};
 
 fn status(id: u64, status: &str, url: Option<&str>) -> String {
     let url = url.map_or("null".to_owned(), |u| format!("\"{u}\""));

@@ -1,35 +1,18 @@
 //! Every GraphQL document the client sends validates against every API version Plumb
 //! supports, as Shopify itself would check it before running it.
 
+mod shopify_support;
+
 use std::path::PathBuf;
 
-use apollo_compiler::validation::Valid;
-use apollo_compiler::{ExecutableDocument, Schema};
+use apollo_compiler::ExecutableDocument;
 
 use plumb_agent::shopify::documents::{BULK_QUERIES, DOCUMENTS, OPERATIONS};
 
+use shopify_support::schema;
+
 /// The API versions whose schemas are in the fixtures.
 const VERSIONS: &[&str] = &["2026-07", "2026-10"];
-
-fn schema(version: &str) -> Valid<Schema> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "tests",
-        "fixtures",
-        "shopify",
-        &format!("admin-{version}.graphql"),
-    ]
-    .iter()
-    .collect();
-    let sdl = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    // Shopify's printed schema is what Shopify validates against; we trust it rather than
-    // re-validate its 3.7 MB (the point of this test is our documents).
-    let schema = Schema::parse(sdl, &path)
-        .unwrap_or_else(|e| panic!("schema {version} does not parse: {e}"));
-    Valid::assume_valid(schema)
-}
 
 #[test]
 fn every_document_validates_against_every_supported_version() {

@@ -3,26 +3,14 @@
 
 mod shopify_support;
 
-use std::sync::Arc;
-
-use plumb_agent::config::Secret;
 use plumb_agent::shopify::inventory::AdjustRow;
-use plumb_agent::shopify::{
-    BatchStatus, SetRequest, SetRow, ShopifyClient, ShopifyClientConfig, ShopifyError,
-};
+use plumb_agent::shopify::{BatchStatus, SetRequest, SetRow, ShopifyClient, ShopifyError};
 use plumb_common::{ErrorClass, JobId};
 
-use shopify_support::{Reply, Script, ok_body};
+use shopify_support::{Reply, Script, client_with, ok_body};
 
 fn client_for(script: &Script) -> ShopifyClient {
-    let mut config = ShopifyClientConfig::new(
-        script.base_url.clone(),
-        "2026-07",
-        Secret::new("shpat_test"),
-    );
-    config.jitter = Arc::new(|| 0.0);
-    config.batch_concurrency = 1;
-    ShopifyClient::new(config).expect("the HTTP client builds")
+    client_with(script, |config| config.batch_concurrency = 1)
 }
 
 fn row(item: u64) -> SetRow {
@@ -38,6 +26,11 @@ fn user_error(code: &str) -> String {
     format!(
         r#"{{"inventorySetQuantities":{{"inventoryAdjustmentGroup":null,"userErrors":[{{"code":"{code}","field":null,"message":"{code}"}}]}}}}"#
     )
+}
+
+/// An answer refusing the whole set with `code`, the bucket left at `available`.
+fn refused(code: &str, available: f64) -> Reply {
+    Reply::json(200, &ok_body(&user_error(code), 13, 13, available))
 }
 
 const APPLIED: &str = r#"{"inventorySetQuantities":{"inventoryAdjustmentGroup":{"id":"gid://shopify/InventoryAdjustmentGroup/1"},"userErrors":[]}}"#;
@@ -81,26 +74,10 @@ async fn levels_are_read_per_location_with_named_quantities() {
 #[tokio::test]
 async fn a_key_whose_first_use_failed_is_replaced_by_its_next_generation() {
     let script = Script::start(vec![
-        Reply::json(
-            200,
-            &ok_body(
-                &user_error("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"),
-                13,
-                13,
-                1987.0,
-            ),
-        ),
+        refused("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", 1987.0),
         Reply::json(200, &ok_body(APPLIED, 13, 13, 1974.0)),
         // The job runs again: generation 0 is refused again, generation 1 replays.
-        Reply::json(
-            200,
-            &ok_body(
-                &user_error("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"),
-                13,
-                13,
-                1987.0,
-            ),
-        ),
+        refused("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", 1987.0),
         Reply::json(200, &ok_body(APPLIED, 13, 13, 1974.0)),
     ])
     .await;
@@ -128,16 +105,7 @@ async fn a_key_whose_first_use_failed_is_replaced_by_its_next_generation() {
 
 #[tokio::test]
 async fn a_key_still_running_is_a_typed_outcome_and_a_transient_failure() {
-    let script = Script::start(vec![Reply::json(
-        200,
-        &ok_body(
-            &user_error("IDEMPOTENCY_CONCURRENT_REQUEST"),
-            13,
-            13,
-            1987.0,
-        ),
-    )])
-    .await;
+    let script = Script::start(vec![refused("IDEMPOTENCY_CONCURRENT_REQUEST", 1987.0)]).await;
     let client = client_for(&script);
     let outcome = client
         .set_inventory(&SetRequest::available(JobId(5), vec![row(1)]))

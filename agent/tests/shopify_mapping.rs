@@ -3,27 +3,13 @@
 
 mod shopify_support;
 
-use std::sync::Arc;
-
 use plumb_agent::clock::Clock;
-use plumb_agent::config::Secret;
-use plumb_agent::shopify::{ShopifyClient, ShopifyClientConfig};
 use plumb_agent::store::{SkuMapping, Store, StoreSettings};
 use plumb_common::Timestamp;
 
-use shopify_support::{Reply, Script, ok_body};
+use shopify_support::{Reply, Script, client_for, ok_body};
 
 const T0: Timestamp = Timestamp(1_800_000_000_000);
-
-fn client_for(script: &Script) -> ShopifyClient {
-    let mut config = ShopifyClientConfig::new(
-        script.base_url.clone(),
-        "2026-07",
-        Secret::new("shpat_test"),
-    );
-    config.jitter = Arc::new(|| 0.0);
-    ShopifyClient::new(config).expect("the HTTP client builds")
-}
 
 fn variant(id: u64, sku: &str, item: u64) -> String {
     format!(

@@ -3,28 +3,19 @@
 mod shopify_support;
 
 use std::str::FromStr;
-use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use plumb_agent::config::Secret;
 use plumb_agent::shopify::orders::PricingValue;
-use plumb_agent::shopify::{
-    FulfillmentRequest, ShopifyClient, ShopifyClientConfig, ShopifyError, Tracking,
-};
+use plumb_agent::shopify::{FulfillmentRequest, ShopifyClient, Tracking};
 
-use shopify_support::{Reply, Script, ok_body};
+use shopify_support::{Reply, Script, assert_lost_after_sending, client_with, ok_body};
 
 fn client_for(script: &Script) -> ShopifyClient {
-    let mut config = ShopifyClientConfig::new(
-        script.base_url.clone(),
-        "2026-07",
-        Secret::new("shpat_test"),
-    );
-    config.jitter = Arc::new(|| 0.0);
-    config.request_timeout = std::time::Duration::from_millis(500);
-    ShopifyClient::new(config).expect("the HTTP client builds")
+    client_with(script, |config| {
+        config.request_timeout = std::time::Duration::from_millis(500);
+    })
 }
 
 fn bag(shop: &str, presentment: &str) -> String {
@@ -220,16 +211,7 @@ async fn fulfilment_reads_remaining_lines_and_never_resends_a_create() {
     };
     // The answer is lost: the call may have been applied, so it is not resent.
     let error = client.create_fulfillment(&request).await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ShopifyError::Connection {
-                before_send: false,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_lost_after_sending(&error);
     assert_eq!(script.seen().len(), 2);
     // Shopify refuses: permanent, with its message.
     let error = client.create_fulfillment(&request).await.unwrap_err();

@@ -6,11 +6,9 @@ mod shopify_support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use plumb_agent::config::Secret;
 use plumb_agent::shopify::documents::LOCATIONS;
-use plumb_agent::shopify::{ShopifyClient, ShopifyClientConfig};
 
-use shopify_support::{Reply, Script, ok_body, throttled_body};
+use shopify_support::{Reply, Script, client_for, ok_body, throttled_body};
 
 /// Shopify's bucket, kept by the test server: refills continuously, refuses a call whose
 /// requested cost it does not hold.
@@ -56,9 +54,7 @@ async fn concurrent_callers_share_the_bucket_without_being_throttled() {
     let server_bucket = bucket.clone();
     let script =
         Script::start_with(Arc::new(move |_| server_bucket.lock().unwrap().answer(50))).await;
-    let mut config = ShopifyClientConfig::new(script.base_url.clone(), "2026-07", Secret::new("t"));
-    config.jitter = Arc::new(|| 0.0);
-    let client = ShopifyClient::new(config).expect("the HTTP client builds");
+    let client = client_for(&script);
     // Teach the client the cost first (the first call of an operation goes alone).
     client
         .execute_raw(&LOCATIONS, serde_json::json!({"first": 1}))

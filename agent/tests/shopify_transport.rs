@@ -16,7 +16,9 @@ use plumb_agent::shopify::{
 };
 use plumb_common::JobId;
 
-use shopify_support::{Reply, Script, ok_body, throttled_body};
+use shopify_support::{
+    Reply, Script, assert_lost_after_sending, client_with, ok_body, throttled_body,
+};
 
 const LOCATIONS_DATA: &str = r#"{"locations":{"nodes":[{"id":"gid://shopify/Location/9007199254740993","legacyResourceId":"9007199254740993","name":"Main","isActive":true}],"pageInfo":{"hasNextPage":false,"endCursor":null}}}"#;
 
@@ -35,15 +37,10 @@ const GZIPPED: &[u8] = &[
 ];
 
 fn client_for(script: &Script) -> ShopifyClient {
-    let mut config = ShopifyClientConfig::new(
-        script.base_url.clone(),
-        "2026-07",
-        Secret::new("shpat_test"),
-    );
-    config.jitter = Arc::new(|| 0.0);
-    config.request_timeout = Duration::from_millis(500);
-    config.batch_concurrency = 1;
-    ShopifyClient::new(config).expect("the HTTP client builds")
+    client_with(script, |config| {
+        config.request_timeout = Duration::from_millis(500);
+        config.batch_concurrency = 1;
+    })
 }
 
 fn vars() -> serde_json::Value {
@@ -178,16 +175,7 @@ async fn a_hang_up_is_resent_only_when_replay_is_safe() {
     .await;
     let client = client_for(&script);
     let error = client.execute_raw(&UNSAFE, vars()).await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ShopifyError::Connection {
-                before_send: false,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_lost_after_sending(&error);
     assert_eq!(error.class(), plumb_common::ErrorClass::Transient);
     assert_eq!(script.seen().len(), 1);
 }

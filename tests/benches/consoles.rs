@@ -19,8 +19,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use plumb_common::protocol::Request;
-use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
+use plumb_tests::agent::{Agent, WEBHOOK_SECRET, subscribed_consoles};
 use plumb_tests::webhooks::{Sender, send_level_updates};
 
 /// Webhooks before the counters are zeroed (connections, caches, tables warm).
@@ -96,19 +95,9 @@ async fn instructions_per_webhook(consoles: usize, round: u64) -> f64 {
         &["valgrind", "--tool=callgrind", "--dump-instr=no", &out_file],
     );
     let pid = agent.pid().expect("pid");
-    let mut readers = Vec::new();
-    for _ in 0..consoles {
-        let mut control = Control::connect(&agent.socket(), true)
-            .await
-            .expect("connect");
-        control
-            .request(Request::Subscribe)
-            .await
-            .expect("subscribe");
-        readers.push(tokio::spawn(async move {
-            while control.next_message().await.is_some() {}
-        }));
-    }
+    let readers = subscribed_consoles(&agent.socket(), consoles)
+        .await
+        .expect("consoles");
     let base = round * 1_000_000;
     send(&agent, base, WARM_UP).await;
     agent.wait_drained().await;

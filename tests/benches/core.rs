@@ -17,9 +17,8 @@ use plumb_agent::store::{
     EnqueueOptions, Failure, LeasedJob, NewJob, RetryPolicy, Store, StoreSettings,
 };
 use plumb_agent::worker::{BoxFuture, FlowRunner, Handler, random_jitter};
-use plumb_common::protocol::Request;
 use plumb_common::{FlowKind, Timestamp};
-use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
+use plumb_tests::agent::{Agent, WEBHOOK_SECRET, subscribed_consoles};
 use plumb_tests::webhooks::{Sender, send_level_updates};
 
 const PRODUCERS: u64 = 64;
@@ -169,19 +168,9 @@ async fn ingest_rate(agent: &Agent, subscribers: usize, offset: u64) -> (f64, f6
     agent.wait_drained().await;
     let pid = agent.pid().expect("pid");
     let cpu_before = cpu_ms(pid);
-    let mut consoles = Vec::new();
-    for _ in 0..subscribers {
-        let mut control = Control::connect(&agent.socket(), true)
-            .await
-            .expect("connect");
-        control
-            .request(Request::Subscribe)
-            .await
-            .expect("subscribe");
-        consoles.push(tokio::spawn(async move {
-            while control.next_message().await.is_some() {}
-        }));
-    }
+    let consoles = subscribed_consoles(&agent.socket(), subscribers)
+        .await
+        .expect("consoles");
     let sender = Sender::new(&agent.webhook_address, WEBHOOK_SECRET.as_bytes());
     let per_task = 250;
     let start = Instant::now();

@@ -316,3 +316,23 @@ impl Control {
         &mut self.stream
     }
 }
+
+/// `count` read-only consoles subscribed to the agent's events, each reading (and
+/// dropping) its messages until the agent closes the connection.
+pub async fn subscribed_consoles(
+    socket: &Path,
+    count: usize,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let mut consoles = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut control = Control::connect(socket, true).await?;
+        control
+            .request(Request::Subscribe)
+            .await
+            .map_err(|e| format!("subscribe: {e:?}"))?;
+        consoles.push(tokio::spawn(async move {
+            while control.next_message().await.is_some() {}
+        }));
+    }
+    Ok(consoles)
+}

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use plumb_agent::erp::{Cursor, Erp, ErpError, Selection};
+use plumb_agent::erp::{Cursor, Erp, ErpError, SalesOrderRef, Selection};
 use plumb_common::{ErrorClass, Sku};
 use plumb_tests::agent::Agent;
 use plumb_tests::erp::double::{ErpDouble, Fault};
@@ -255,19 +255,25 @@ fn new_customer_order(shopify_order_id: u64) -> plumb_agent::erp::SalesOrder {
     sale
 }
 
+/// Books a new customer's order while the double refuses the first party create with
+/// Tryton's `message`: the double, and what the booking came to.
+async fn book_with_party_refused(
+    shopify_order_id: u64,
+    message: &str,
+) -> (ErpDouble, Result<SalesOrderRef, ErpError>) {
+    let double = double().await;
+    let fault = Fault::UserError(message.into());
+    double.inject("model.party.party.create", fault, 1);
+    let sale = new_customer_order(shopify_order_id);
+    let booked = double.connector().create_sales_order(&sale).await;
+    (double, booked)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_party_create_that_loses_a_race_is_looked_up_and_created_again() {
-    let double = double().await;
-    let tryton = double.connector();
-    let sale = new_customer_order(3002);
     // What Tryton on SQLite answers when two parties drew the same code at once.
-    double.inject(
-        "model.party.party.create",
-        Fault::UserError("The code on party must be unique.".into()),
-        1,
-    );
-    let booked = tryton.create_sales_order(&sale).await.unwrap();
-    assert!(booked.created);
+    let (double, booked) = book_with_party_refused(3002, "The code on party must be unique.").await;
+    assert!(booked.unwrap().created);
     // The double counts the calls it carried out: the refused one is not among them.
     assert_eq!(double.calls("model.party.party.create"), 1);
     assert_eq!(double.sales().len(), 1);
@@ -275,15 +281,9 @@ async fn a_party_create_that_loses_a_race_is_looked_up_and_created_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_party_is_refused_for_good() {
-    let double = double().await;
-    let tryton = double.connector();
-    let sale = new_customer_order(3003);
-    double.inject(
-        "model.party.party.create",
-        Fault::UserError("The name of the party is not valid.".into()),
-        1,
-    );
-    let error = tryton.create_sales_order(&sale).await.unwrap_err();
+    let (double, booked) =
+        book_with_party_refused(3003, "The name of the party is not valid.").await;
+    let error = booked.unwrap_err();
     assert_eq!(
         error,
         ErpError::Rejected("The name of the party is not valid.".into())
@@ -330,19 +330,26 @@ shopify_location = 2
         url = double.url(),
         password = password.display()
     );
-    let agent = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || Agent::start(&dir, &extra)
-    })
-    .await
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !agent.stderr().contains("WH-GONE") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let agent = start_until_logged(dir.path(), extra, "WH-GONE").await;
     let log = agent.stderr();
     assert!(log.contains("WH-GONE") && log.contains("WH-WEST"), "{log}");
     assert!(!log.contains("\"WH-EAST\" has no"), "{log}");
+}
+
+/// Starts `plumbd` in `dir` with `extra` configuration (off the runtime: it blocks) and
+/// waits up to 30 s for its log to mention `text`.
+async fn start_until_logged(dir: &std::path::Path, extra: String, text: &str) -> Agent {
+    let agent = tokio::task::spawn_blocking({
+        let dir = dir.to_owned();
+        move || Agent::start(&dir, &extra)
+    })
+    .await
+    .expect("plumbd starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !agent.stderr().contains(text) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    agent
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,16 +362,7 @@ async fn plumbd_starts_when_the_erp_is_unreachable() {
         "[erp]\nkind = \"tryton\"\nurl = \"http://127.0.0.1:{port}\"\ndatabase = \"plumb\"\nuser = \"admin\"\npassword = {{ file = \"{}\" }}\n",
         password.display()
     );
-    let agent = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || Agent::start(&dir, &extra)
-    })
-    .await
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !agent.stderr().contains("ERP check could not run") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let agent = start_until_logged(dir.path(), extra, "ERP check could not run").await;
     assert!(
         agent.stderr().contains("ERP check could not run"),
         "{}",

@@ -64,12 +64,9 @@ impl Shop {
 }
 
 async fn shop() -> Shop {
-    let sandbox = Sandbox::start(SandboxConfig {
-        app_secret: WEBHOOK_SECRET.to_owned(),
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::signed_with(WEBHOOK_SECRET))
+        .await
+        .expect("sandbox");
     let admin = sandbox.admin();
     let east = admin.add_location("East");
     let west = admin.add_location("West");

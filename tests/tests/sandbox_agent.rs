@@ -13,12 +13,9 @@ use rust_decimal::Decimal;
 async fn plumbd_accepts_the_sandboxs_signed_deliveries() {
     let dir = tempfile::tempdir().expect("tempdir");
     let agent = Agent::start(dir.path(), "");
-    let sandbox = Sandbox::start(SandboxConfig {
-        app_secret: WEBHOOK_SECRET.to_owned(),
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::signed_with(WEBHOOK_SECRET))
+        .await
+        .expect("sandbox");
     let admin = sandbox.admin();
     let url = format!("http://{}/webhooks/shopify", agent.webhook_address);
     for topic in ["orders/create", "orders/paid", "inventory_levels/update"] {

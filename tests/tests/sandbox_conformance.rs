@@ -3,6 +3,8 @@
 // Helpers outside #[test] functions unwrap too: a panic there is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod sandbox_support;
+
 use std::time::{Duration, Instant};
 
 use plumb_tests::sandbox::client::SandboxClient;
@@ -10,6 +12,11 @@ use plumb_tests::sandbox::state::{QuantityName, gid};
 use plumb_tests::sandbox::{ApiVersion, FaultConfig, Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+
+use sandbox_support::{
+    answer, assert_error_mentions, assert_no_user_errors, available, exchange, post, refused,
+    user_error,
+};
 
 const SET: &str = r#"mutation Set($input: InventorySetQuantitiesInput!, $key: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $key) {
@@ -66,6 +73,14 @@ async fn shop(config: SandboxConfig) -> Shop {
     }
 }
 
+impl Shop {
+    /// `inventorySetQuantities` of `name` with `rows` under `key`: the answer.
+    async fn set(&self, name: &str, rows: Vec<Value>, key: &str) -> Value {
+        let vars = json!({"input": set_input(name, rows), "key": key});
+        answer(&self.client, SET, vars).await
+    }
+}
+
 fn row(item: u64, location: u64, quantity: i64, change_from: Option<i64>) -> Value {
     json!({
         "inventoryItemId": gid("InventoryItem", item),
@@ -91,14 +106,8 @@ fn first_error(body: &Value) -> &Value {
 #[tokio::test]
 async fn an_invalid_document_gets_shopifys_validation_error_shape() {
     let shop = shop(SandboxConfig::default()).await;
-    let (status, body) = shop
-        .client
-        .graphql("{ shop { name notAField } }", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
-    assert!(body.get("data").is_none(), "{body}");
-    let error = first_error(&body);
+    let (status, body) = exchange(&shop.client, "{ shop { name notAField } }", json!({})).await;
+    let error = refused(status, &body);
     assert_eq!(error["extensions"]["code"], "undefinedField", "{body}");
     assert_eq!(
         error["message"], "Field 'notAField' doesn't exist on type 'Shop'",
@@ -108,11 +117,7 @@ async fn an_invalid_document_gets_shopifys_validation_error_shape() {
     assert_eq!(error["extensions"]["fieldName"], "notAField");
     assert_eq!(error["locations"][0]["line"], 1, "{body}");
 
-    let (status, body) = shop
-        .client
-        .graphql("{ shop { name ", json!({}))
-        .await
-        .unwrap();
+    let (status, body) = exchange(&shop.client, "{ shop { name ", json!({})).await;
     assert_eq!(status, 200);
     assert!(
         first_error(&body)["message"]
@@ -123,11 +128,7 @@ async fn an_invalid_document_gets_shopifys_validation_error_shape() {
     );
 
     // A missing required argument.
-    let (_, body) = shop
-        .client
-        .graphql("{ inventoryItem { id } }", json!({}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, "{ inventoryItem { id } }", json!({})).await;
     assert_eq!(
         first_error(&body)["extensions"]["code"],
         "missingRequiredArguments",
@@ -139,14 +140,12 @@ async fn an_invalid_document_gets_shopifys_validation_error_shape() {
     );
 
     // Variables of the wrong type.
-    let (_, body) = shop
-        .client
-        .graphql(
-            "query($id: ID!) { inventoryItem(id: $id) { id } }",
-            json!({"id": null}),
-        )
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "query($id: ID!) { inventoryItem(id: $id) { id } }",
+        json!({"id": null}),
+    )
+    .await;
     assert!(body.get("data").is_none(), "{body}");
     assert!(first_error(&body)["message"].as_str().is_some(), "{body}");
 }
@@ -173,11 +172,7 @@ async fn a_bad_missing_or_revoked_token_gets_401() {
         token_revoked: true,
         ..FaultConfig::default()
     });
-    let (status, _) = shop
-        .client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    let (status, _) = exchange(&shop.client, "{ shop { name } }", json!({})).await;
     assert_eq!(status, 401);
     assert_eq!(shop.sandbox.admin().fault_counters().token_revoked, 1);
 }
@@ -218,9 +213,7 @@ async fn a_gzipped_request_body_is_accepted() {
     encoder
         .write_all(json!({"query": "{ shop { name } }"}).to_string().as_bytes())
         .unwrap();
-    let response = reqwest::Client::new()
-        .post(shop.client.url(ApiVersion::V2026_07))
-        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+    let response = post(&reqwest::Client::new(), &shop.sandbox, ApiVersion::V2026_07)
         .header("Content-Type", "application/json")
         .header("Content-Encoding", "gzip")
         .body(encoder.finish().unwrap())
@@ -235,9 +228,7 @@ async fn a_gzipped_request_body_is_accepted() {
 #[tokio::test]
 async fn a_bare_application_graphql_body_is_accepted() {
     let shop = shop(SandboxConfig::default()).await;
-    let response = reqwest::Client::new()
-        .post(shop.client.url(ApiVersion::V2026_07))
-        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+    let response = post(&reqwest::Client::new(), &shop.sandbox, ApiVersion::V2026_07)
         .header("Content-Type", "application/graphql")
         .body("{ shop { name } }")
         .send()
@@ -254,27 +245,14 @@ async fn a_mutation_without_idempotent_is_refused_with_bad_request() {
         "available",
         vec![row(shop.item, shop.location, 5, Some(10))],
     );
-    let (status, body) = shop
-        .client
-        .graphql(SET_NO_KEY, json!({"input": input}))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
-    assert!(body.get("data").is_none(), "{body}");
-    let error = first_error(&body);
+    let (status, body) = exchange(&shop.client, SET_NO_KEY, json!({"input": input})).await;
+    let error = refused(status, &body);
     assert_eq!(
         error["message"],
         "The @idempotent directive is required for this mutation but was not provided."
     );
     assert_eq!(error["extensions"]["code"], "BAD_REQUEST");
-    assert_eq!(
-        shop.sandbox
-            .admin()
-            .level(shop.item, shop.location)
-            .unwrap()
-            .available,
-        10
-    );
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 10);
 }
 
 #[tokio::test]
@@ -290,20 +268,16 @@ async fn the_same_key_and_variables_replay_without_applying_again() {
         },
         "key": "0b6f7c9e-0000-4000-8000-000000000001",
     });
-    let (_, first) = shop.client.graphql(SET, vars.clone()).await.unwrap();
-    assert_eq!(
-        first["data"]["inventorySetQuantities"]["userErrors"],
-        json!([]),
-        "{first}"
-    );
+    let first = answer(&shop.client, SET, vars.clone()).await;
+    assert_no_user_errors(&first, "inventorySetQuantities");
     admin.set_quantity(shop.item, shop.location, QuantityName::Available, 3);
-    let (_, second) = shop.client.graphql(SET, vars).await.unwrap();
+    let second = answer(&shop.client, SET, vars).await;
     assert_eq!(
         first["data"], second["data"],
         "a replay answers the stored payload"
     );
     assert_eq!(
-        admin.level(shop.item, shop.location).unwrap().available,
+        available(&shop.sandbox, shop.item, shop.location),
         3,
         "a replay does not apply again"
     );
@@ -320,13 +294,9 @@ async fn the_same_key_with_other_variables_is_a_parameter_mismatch() {
             "key": key,
         })
     };
-    let (_, first) = shop.client.graphql(SET, vars(4)).await.unwrap();
-    assert_eq!(
-        first["data"]["inventorySetQuantities"]["userErrors"],
-        json!([]),
-        "{first}"
-    );
-    let (status, second) = shop.client.graphql(SET, vars(6)).await.unwrap();
+    let first = answer(&shop.client, SET, vars(4)).await;
+    assert_no_user_errors(&first, "inventorySetQuantities");
+    let (status, second) = exchange(&shop.client, SET, vars(6)).await;
     assert_eq!(status, 200);
     let payload = &second["data"]["inventorySetQuantities"];
     assert_eq!(
@@ -335,24 +305,14 @@ async fn the_same_key_with_other_variables_is_a_parameter_mismatch() {
     );
     assert_eq!(payload["inventoryAdjustmentGroup"], Value::Null);
     assert!(second.get("errors").is_none(), "{second}");
-    assert_eq!(
-        shop.sandbox
-            .admin()
-            .level(shop.item, shop.location)
-            .unwrap()
-            .available,
-        4
-    );
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 4);
 }
 
 #[tokio::test]
 async fn a_key_still_in_flight_is_a_concurrent_request() {
     let shop = shop(SandboxConfig::default()).await;
     // Warm the schema so the first request's latency is the injected one.
-    shop.client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    exchange(&shop.client, "{ shop { name } }", json!({})).await;
     shop.sandbox.admin().set_faults(FaultConfig {
         latency: 1.0,
         latency_ms: Some(1000),
@@ -373,32 +333,20 @@ async fn a_key_still_in_flight_is_a_concurrent_request() {
     while admin.fault_counters().latency == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let (_, second) = shop.client.graphql(SET, vars).await.unwrap();
+    let second = answer(&shop.client, SET, vars).await;
     assert_eq!(
-        second["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
+        user_error(&second, "inventorySetQuantities")["code"],
         "IDEMPOTENCY_CONCURRENT_REQUEST",
         "{second}"
     );
     let (_, first) = first.await.unwrap();
-    assert_eq!(
-        first["data"]["inventorySetQuantities"]["userErrors"],
-        json!([]),
-        "{first}"
-    );
-    assert_eq!(
-        shop.sandbox
-            .admin()
-            .level(shop.item, shop.location)
-            .unwrap()
-            .available,
-        2
-    );
+    assert_no_user_errors(&first, "inventorySetQuantities");
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 2);
 }
 
 #[tokio::test]
 async fn change_from_quantity_is_required_and_checked() {
     let shop = shop(SandboxConfig::default()).await;
-    let admin = shop.sandbox.admin();
     // Missing on one row: a top-level error, nothing applied.
     let mut missing = row(shop.item, shop.location, 5, Some(10));
     missing
@@ -409,59 +357,33 @@ async fn change_from_quantity_is_required_and_checked() {
         "input": set_input("available", vec![row(shop.item, shop.other_location, 5, Some(10)), missing]),
         "key": "k-missing",
     });
-    let (status, body) = shop.client.graphql(SET, vars).await.unwrap();
-    assert_eq!(status, 200);
-    assert!(body.get("data").is_none(), "{body}");
+    let (status, body) = exchange(&shop.client, SET, vars).await;
+    let error = refused(status, &body);
+    assert_eq!(error["extensions"]["code"], "INVALID_FIELD_ARGUMENTS");
     assert_eq!(
-        first_error(&body)["extensions"]["code"],
-        "INVALID_FIELD_ARGUMENTS"
-    );
-    assert_eq!(
-        first_error(&body)["message"],
+        error["message"],
         "InventoryQuantityInput must include the following argument: changeFromQuantity."
     );
-    assert_eq!(
-        admin
-            .level(shop.item, shop.other_location)
-            .unwrap()
-            .available,
-        10
-    );
+    assert_eq!(available(&shop.sandbox, shop.item, shop.other_location), 10);
 
     // Stale: a user error, nothing applied (all or nothing).
-    let vars = json!({
-        "input": set_input("available", vec![
-            row(shop.item, shop.other_location, 5, Some(10)),
-            row(shop.item, shop.location, 5, Some(9)),
-        ]),
-        "key": "k-stale",
-    });
-    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
-    let errors = &body["data"]["inventorySetQuantities"]["userErrors"];
-    assert_eq!(errors[0]["code"], "CHANGE_FROM_QUANTITY_STALE", "{body}");
+    let stale = vec![
+        row(shop.item, shop.other_location, 5, Some(10)),
+        row(shop.item, shop.location, 5, Some(9)),
+    ];
+    let body = shop.set("available", stale.clone(), "k-stale").await;
+    let error = user_error(&body, "inventorySetQuantities");
+    assert_eq!(error["code"], "CHANGE_FROM_QUANTITY_STALE", "{body}");
     assert_eq!(
-        errors[0]["field"],
+        error["field"],
         json!(["input", "quantities", "1", "changeFromQuantity"])
     );
-    assert_eq!(
-        admin
-            .level(shop.item, shop.other_location)
-            .unwrap()
-            .available,
-        10
-    );
+    assert_eq!(available(&shop.sandbox, shop.item, shop.other_location), 10);
 
     // The stale attempt spent its key: retrying it, even corrected, is refused.
-    let vars = json!({
-        "input": set_input("available", vec![
-            row(shop.item, shop.other_location, 5, Some(10)),
-            row(shop.item, shop.location, 5, Some(9)),
-        ]),
-        "key": "k-stale",
-    });
-    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
+    let body = shop.set("available", stale, "k-stale").await;
     assert_eq!(
-        body["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
+        user_error(&body, "inventorySetQuantities")["code"],
         "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
         "{body}"
     );
@@ -473,27 +395,19 @@ async fn change_from_quantity_is_required_and_checked() {
     );
 
     // Right: applied. Explicit null: the check is skipped.
-    let vars = json!({
-        "input": set_input("available", vec![
-            row(shop.item, shop.other_location, 5, Some(10)),
-            row(shop.item, shop.location, 8, None),
-        ]),
-        "key": "k-right",
-    });
-    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
-    assert_eq!(
-        body["data"]["inventorySetQuantities"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
-    assert_eq!(
-        admin
-            .level(shop.item, shop.other_location)
-            .unwrap()
-            .available,
-        5
-    );
-    assert_eq!(admin.level(shop.item, shop.location).unwrap().available, 8);
+    let body = shop
+        .set(
+            "available",
+            vec![
+                row(shop.item, shop.other_location, 5, Some(10)),
+                row(shop.item, shop.location, 8, None),
+            ],
+            "k-right",
+        )
+        .await;
+    assert_no_user_errors(&body, "inventorySetQuantities");
+    assert_eq!(available(&shop.sandbox, shop.item, shop.other_location), 5);
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 8);
 }
 
 #[tokio::test]
@@ -503,10 +417,8 @@ async fn more_than_250_rows_exceed_the_input_array_cap() {
         .map(|_| row(shop.item, shop.location, 1, None))
         .collect();
     let vars = json!({"input": set_input("available", rows), "key": "k-251"});
-    let (status, body) = shop.client.graphql(SET, vars).await.unwrap();
-    assert_eq!(status, 200);
-    assert!(body.get("data").is_none(), "{body}");
-    let error = first_error(&body);
+    let (status, body) = exchange(&shop.client, SET, vars).await;
+    let error = refused(status, &body);
     assert_eq!(
         error["extensions"]["code"], "MAX_INPUT_SIZE_EXCEEDED",
         "{body}"
@@ -520,37 +432,34 @@ async fn more_than_250_rows_exceed_the_input_array_cap() {
 #[tokio::test]
 async fn duplicate_pairs_and_bad_names_are_user_errors() {
     let shop = shop(SandboxConfig::default()).await;
-    let vars = json!({
-        "input": set_input("available", vec![
-            row(shop.item, shop.location, 1, None),
-            row(shop.item, shop.location, 2, None),
-        ]),
-        "key": "k-dup",
-    });
-    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
+    let body = shop
+        .set(
+            "available",
+            vec![
+                row(shop.item, shop.location, 1, None),
+                row(shop.item, shop.location, 2, None),
+            ],
+            "k-dup",
+        )
+        .await;
     assert_eq!(
-        body["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
+        user_error(&body, "inventorySetQuantities")["code"],
         "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
         "{body}"
     );
     for name in ["committed", "damaged", "nonsense"] {
-        let vars = json!({
-            "input": set_input(name, vec![row(shop.item, shop.location, 1, None)]),
-            "key": format!("k-name-{name}"),
-        });
-        let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
-        let error = &body["data"]["inventorySetQuantities"]["userErrors"][0];
+        let body = shop
+            .set(
+                name,
+                vec![row(shop.item, shop.location, 1, None)],
+                &format!("k-name-{name}"),
+            )
+            .await;
+        let error = &user_error(&body, "inventorySetQuantities");
         assert_eq!(error["code"], "INVALID_NAME", "{body}");
         assert_eq!(error["field"], json!(["input", "name"]));
     }
-    assert_eq!(
-        shop.sandbox
-            .admin()
-            .level(shop.item, shop.location)
-            .unwrap()
-            .available,
-        10
-    );
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 10);
 }
 
 #[tokio::test]
@@ -559,11 +468,13 @@ async fn setting_available_moves_on_hand_and_every_quantity_name_is_served() {
     let admin = shop.sandbox.admin();
     admin.set_quantity(shop.item, shop.location, QuantityName::Damaged, 2);
     admin.set_quantity(shop.item, shop.location, QuantityName::Incoming, 7);
-    let vars = json!({
-        "input": set_input("available", vec![row(shop.item, shop.location, 4, Some(10))]),
-        "key": "k-on-hand",
-    });
-    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
+    let body = shop
+        .set(
+            "available",
+            vec![row(shop.item, shop.location, 4, Some(10))],
+            "k-on-hand",
+        )
+        .await;
     let changes = &body["data"]["inventorySetQuantities"]["inventoryAdjustmentGroup"]["changes"];
     assert_eq!(
         changes[0],
@@ -583,14 +494,12 @@ async fn setting_available_moves_on_hand_and_every_quantity_name_is_served() {
         }
       }
     }"#;
-    let (_, body) = shop
-        .client
-        .graphql(
-            query,
-            json!({"id": gid("InventoryItem", shop.item), "loc": gid("Location", shop.location)}),
-        )
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        query,
+        json!({"id": gid("InventoryItem", shop.item), "loc": gid("Location", shop.location)}),
+    )
+    .await;
     let quantities: Vec<(String, i64)> =
         body["data"]["inventoryItem"]["inventoryLevel"]["quantities"]
             .as_array()
@@ -619,27 +528,23 @@ async fn setting_available_moves_on_hand_and_every_quantity_name_is_served() {
     );
 
     // Setting on_hand moves available by the same delta.
-    let vars = json!({
-        "input": set_input("on_hand", vec![row(shop.item, shop.location, 10, Some(6))]),
-        "key": "k-set-on-hand",
-    });
-    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
-    assert_eq!(
-        body["data"]["inventorySetQuantities"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
-    assert_eq!(admin.level(shop.item, shop.location).unwrap().available, 8);
+    let body = shop
+        .set(
+            "on_hand",
+            vec![row(shop.item, shop.location, 10, Some(6))],
+            "k-set-on-hand",
+        )
+        .await;
+    assert_no_user_errors(&body, "inventorySetQuantities");
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 8);
 }
 
 #[tokio::test]
 async fn a_query_over_the_max_cost_is_refused_before_running() {
     let shop = shop(SandboxConfig::default()).await;
     let query = "{ products(first: 250) { edges { node { variants(first: 250) { edges { node { id } } } } } } }";
-    let (status, body) = shop.client.graphql(query, json!({})).await.unwrap();
-    assert_eq!(status, 200);
-    assert!(body.get("data").is_none(), "{body}");
-    let error = first_error(&body);
+    let (status, body) = exchange(&shop.client, query, json!({})).await;
+    let error = refused(status, &body);
     assert_eq!(error["extensions"]["code"], "MAX_COST_EXCEEDED", "{body}");
     let requested = 2 + 250 * (1 + 2 + 250);
     assert_eq!(error["extensions"]["cost"], requested);
@@ -655,18 +560,16 @@ async fn a_query_over_the_max_cost_is_refused_before_running() {
 async fn throttled_has_shopifys_exact_shape_and_the_bucket_refills_at_the_restore_rate() {
     let shop = shop(SandboxConfig::default()).await;
     let admin = shop.sandbox.admin();
-    shop.client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    exchange(&shop.client, "{ shop { name } }", json!({})).await;
     admin.set_bucket(0.0);
     // 252 points: the bucket cannot refill that much while the request is parsed, however
     // loaded the machine.
-    let (status, body) = shop
-        .client
-        .graphql("{ locations(first: 250) { nodes { id } } }", json!({}))
-        .await
-        .unwrap();
+    let (status, body) = exchange(
+        &shop.client,
+        "{ locations(first: 250) { nodes { id } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(status, 200);
     let status_json = &body["extensions"]["cost"]["throttleStatus"];
     assert_eq!(
@@ -694,11 +597,7 @@ async fn throttled_has_shopifys_exact_shape_and_the_bucket_refills_at_the_restor
     admin.set_bucket(0.0);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, body) = shop
-        .client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, "{ shop { name } }", json!({})).await;
     let elapsed = started.elapsed().as_secs_f64();
     let available = body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
         .as_f64()
@@ -733,11 +632,12 @@ async fn plans_set_the_restore_rate_and_the_bucket_size() {
 #[tokio::test]
 async fn an_unimplemented_field_is_a_loud_error_naming_it() {
     let shop = shop(SandboxConfig::default()).await;
-    let (_, body) = shop
-        .client
-        .graphql("{ shop { name billingAddress { city } } }", json!({}))
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "{ shop { name billingAddress { city } } }",
+        json!({}),
+    )
+    .await;
     let message = body["errors"][0]["message"].as_str().unwrap_or("");
     assert!(message.contains("Shop.billingAddress"), "{body}");
 }
@@ -755,7 +655,7 @@ async fn the_executor_handles_aliases_fragments_typename_pagination_and_search()
         one: inventoryItems(first: 5, query: "sku:SKU-B") { nodes { ... on InventoryItem { sku } } }
         none: inventoryItems(first: 5, query: "updated_at:>=2999-01-01T00:00:00Z") { nodes { id } }
       }"#;
-    let (_, body) = shop.client.graphql(query, json!({})).await.unwrap();
+    let body = answer(&shop.client, query, json!({})).await;
     let page = &body["data"]["page"];
     assert_eq!(
         page["edges"][0]["node"]["__typename"], "InventoryItem",
@@ -770,11 +670,7 @@ async fn the_executor_handles_aliases_fragments_typename_pagination_and_search()
     assert_eq!(body["data"]["one"]["nodes"], json!([{"sku": "SKU-B"}]));
     assert_eq!(body["data"]["none"]["nodes"], json!([]));
     let cursor = page["pageInfo"]["endCursor"].clone();
-    let (_, body) = shop
-        .client
-        .graphql(query, json!({"after": cursor}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, query, json!({"after": cursor})).await;
     assert_eq!(
         body["data"]["page"]["edges"][0]["node"]["id"],
         gid("InventoryItem", shop.other_item)
@@ -785,75 +681,50 @@ async fn the_executor_handles_aliases_fragments_typename_pagination_and_search()
     assert!(shop.item > 1 << 53);
 
     // node(id:) and an unknown search filter.
-    let (_, body) = shop
-        .client
-        .graphql(
-            "query($id: ID!) { node(id: $id) { __typename ... on Location { name } } }",
-            json!({"id": gid("Location", shop.location)}),
-        )
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "query($id: ID!) { node(id: $id) { __typename ... on Location { name } } }",
+        json!({"id": gid("Location", shop.location)}),
+    )
+    .await;
     assert_eq!(
         body["data"]["node"],
         json!({"__typename": "Location", "name": "Main warehouse"})
     );
-    let (_, body) = shop
-        .client
-        .graphql(
-            "{ inventoryItems(first: 5, query: \"vendor:x\") { nodes { id } } }",
-            json!({}),
-        )
-        .await
-        .unwrap();
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("vendor"),
-        "{body}"
-    );
+    let body = answer(
+        &shop.client,
+        "{ inventoryItems(first: 5, query: \"vendor:x\") { nodes { id } } }",
+        json!({}),
+    )
+    .await;
+    assert_error_mentions(&body, "vendor");
 }
 
 #[tokio::test]
 async fn faults_are_injected_and_counted() {
     let shop = shop(SandboxConfig::default()).await;
     let admin = shop.sandbox.admin();
-    shop.client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    exchange(&shop.client, "{ shop { name } }", json!({})).await;
 
     admin.set_faults(FaultConfig {
         server_error: 1.0,
         ..FaultConfig::default()
     });
-    let (status, _) = shop
-        .client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    let (status, _) = exchange(&shop.client, "{ shop { name } }", json!({})).await;
     assert!([500, 502, 503].contains(&status), "{status}");
 
     admin.set_faults(FaultConfig {
         too_many_requests: 1.0,
         ..FaultConfig::default()
     });
-    let (status, _) = shop
-        .client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    let (status, _) = exchange(&shop.client, "{ shop { name } }", json!({})).await;
     assert_eq!(status, 429);
 
     admin.set_faults(FaultConfig {
         throttled: 1.0,
         ..FaultConfig::default()
     });
-    let (status, body) = shop
-        .client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    let (status, body) = exchange(&shop.client, "{ shop { name } }", json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(body["errors"][0]["extensions"]["code"], "THROTTLED");
 
@@ -862,15 +733,17 @@ async fn faults_are_injected_and_counted() {
         timeout_hold_ms: Some(300),
         ..FaultConfig::default()
     });
-    let result = reqwest::Client::builder()
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap()
-        .post(shop.client.url(ApiVersion::V2026_07))
-        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
-        .json(&json!({"query": "{ shop { name } }"}))
-        .send()
-        .await;
+    let result = post(
+        &reqwest::Client::builder()
+            .timeout(Duration::from_millis(100))
+            .build()
+            .unwrap(),
+        &shop.sandbox,
+        ApiVersion::V2026_07,
+    )
+    .json(&json!({"query": "{ shop { name } }"}))
+    .send()
+    .await;
     assert!(result.is_err_and(|e| e.is_timeout()));
 
     // The nasty one: applied, then the connection drops.
@@ -885,7 +758,7 @@ async fn faults_are_injected_and_counted() {
     let result = shop.client.graphql(SET, vars).await;
     assert!(result.is_err(), "{result:?}");
     assert_eq!(
-        admin.level(shop.item, shop.location).unwrap().available,
+        available(&shop.sandbox, shop.item, shop.location),
         3,
         "the mutation was applied"
     );
@@ -899,10 +772,10 @@ async fn faults_are_injected_and_counted() {
         "input": set_input("available", vec![row(shop.item, shop.location, 2, Some(3))]),
         "key": "k-5xx-after",
     });
-    let (status, _) = shop.client.graphql(SET, vars).await.unwrap();
+    let (status, _) = exchange(&shop.client, SET, vars).await;
     assert!([502, 503, 504].contains(&status), "{status}");
     assert_eq!(
-        admin.level(shop.item, shop.location).unwrap().available,
+        available(&shop.sandbox, shop.item, shop.location),
         2,
         "the mutation was applied"
     );
@@ -942,49 +815,41 @@ fn change(item: u64, location: u64, delta: i64, change_from: Option<i64>) -> Val
 async fn inventory_adjust_quantities_keeps_the_same_contracts() {
     let shop = shop(SandboxConfig::default()).await;
     let admin = shop.sandbox.admin();
-    let input = |name: &str, changes: Vec<Value>| json!({"name": name, "reason": "correction", "referenceDocumentUri": "gid://plumb/SyncJob/2", "changes": changes});
+    let adjust = |name: &str, changes: Vec<Value>, key: &str| {
+        let input = json!({"name": name, "reason": "correction", "referenceDocumentUri": "gid://plumb/SyncJob/2", "changes": changes});
+        answer(&shop.client, ADJUST, json!({"input": input, "key": key}))
+    };
 
     let mut missing = change(shop.item, shop.location, -3, None);
     missing
         .as_object_mut()
         .unwrap()
         .remove("changeFromQuantity");
-    let (_, body) = shop
-        .client
-        .graphql(
-            ADJUST,
-            json!({"input": input("available", vec![missing]), "key": "a-missing"}),
-        )
-        .await
-        .unwrap();
+    let body = adjust("available", vec![missing], "a-missing").await;
     assert_eq!(
         first_error(&body)["message"],
         "InventoryChangeInput must include the following argument: changeFromQuantity.",
         "{body}"
     );
 
-    let (_, body) = shop
-        .client
-        .graphql(
-            ADJUST,
-            json!({"input": input("available", vec![change(shop.item, shop.location, -3, Some(11))]), "key": "a-stale"}),
-        )
-        .await
-        .unwrap();
+    let body = adjust(
+        "available",
+        vec![change(shop.item, shop.location, -3, Some(11))],
+        "a-stale",
+    )
+    .await;
     assert_eq!(
-        body["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"],
+        user_error(&body, "inventoryAdjustQuantities")["code"],
         "CHANGE_FROM_QUANTITY_STALE",
         "{body}"
     );
 
-    let (_, body) = shop
-        .client
-        .graphql(
-            ADJUST,
-            json!({"input": input("available", vec![change(shop.item, shop.location, -3, Some(10))]), "key": "a-ok"}),
-        )
-        .await
-        .unwrap();
+    let body = adjust(
+        "available",
+        vec![change(shop.item, shop.location, -3, Some(10))],
+        "a-ok",
+    )
+    .await;
     let group = &body["data"]["inventoryAdjustQuantities"]["inventoryAdjustmentGroup"];
     assert_eq!(
         group["referenceDocumentUri"], "gid://plumb/SyncJob/2",
@@ -998,34 +863,21 @@ async fn inventory_adjust_quantities_keeps_the_same_contracts() {
     assert_eq!((level.available, level.get(QuantityName::OnHand)), (7, 7));
 
     // Unavailable states need a ledger document and move on hand, not available.
-    let (_, body) = shop
-        .client
-        .graphql(
-            ADJUST,
-            json!({"input": input("damaged", vec![change(shop.item, shop.location, 2, Some(0))]), "key": "a-no-ledger"}),
-        )
-        .await
-        .unwrap();
+    let body = adjust(
+        "damaged",
+        vec![change(shop.item, shop.location, 2, Some(0))],
+        "a-no-ledger",
+    )
+    .await;
     assert_eq!(
-        body["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"],
+        user_error(&body, "inventoryAdjustQuantities")["code"],
         "INVALID_LEDGER_DOCUMENT",
         "{body}"
     );
     let mut with_ledger = change(shop.item, shop.location, 2, Some(0));
     with_ledger["ledgerDocumentUri"] = json!("gid://plumb/Inspection/9");
-    let (_, body) = shop
-        .client
-        .graphql(
-            ADJUST,
-            json!({"input": input("damaged", vec![with_ledger]), "key": "a-ledger"}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        body["data"]["inventoryAdjustQuantities"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
+    let body = adjust("damaged", vec![with_ledger], "a-ledger").await;
+    assert_no_user_errors(&body, "inventoryAdjustQuantities");
     let level = admin.level(shop.item, shop.location).unwrap();
     assert_eq!(
         (
@@ -1036,16 +888,15 @@ async fn inventory_adjust_quantities_keeps_the_same_contracts() {
         (7, 2, 9)
     );
 
-    let (_, body) = shop
-        .client
-        .graphql(
-            ADJUST,
-            json!({"input": input("on_hand", vec![change(shop.item, shop.location, 1, None)]), "key": "a-name"}),
-        )
-        .await
-        .unwrap();
+    let body = adjust(
+        "on_hand",
+        vec![change(shop.item, shop.location, 1, None)],
+        "a-name",
+    )
+    .await;
     assert_eq!(
-        body["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"], "INVALID_QUANTITY_NAME",
+        user_error(&body, "inventoryAdjustQuantities")["code"],
+        "INVALID_QUANTITY_NAME",
         "{body}"
     );
 }
@@ -1053,9 +904,7 @@ async fn inventory_adjust_quantities_keeps_the_same_contracts() {
 #[tokio::test]
 async fn responses_carry_shopifys_headers() {
     let shop = shop(SandboxConfig::default()).await;
-    let response = reqwest::Client::new()
-        .post(shop.client.url(ApiVersion::V2026_10))
-        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+    let response = post(&reqwest::Client::new(), &shop.sandbox, ApiVersion::V2026_10)
         .json(&json!({"query": "{ shop { name } }"}))
         .send()
         .await
@@ -1066,9 +915,7 @@ async fn responses_carry_shopifys_headers() {
         too_many_requests: 1.0,
         ..FaultConfig::default()
     });
-    let response = reqwest::Client::new()
-        .post(shop.client.url(ApiVersion::V2026_07))
-        .header("X-Shopify-Access-Token", shop.sandbox.access_token())
+    let response = post(&reqwest::Client::new(), &shop.sandbox, ApiVersion::V2026_07)
         .json(&json!({"query": "{ shop { name } }"}))
         .send()
         .await
@@ -1087,22 +934,14 @@ async fn inventory_activate_stocks_an_item_at_a_location() {
       }
     }"#;
     let vars = json!({"item": gid("InventoryItem", shop.other_item), "loc": gid("Location", shop.other_location)});
-    let (_, body) = shop.client.graphql(query, vars).await.unwrap();
-    assert_eq!(
-        body["data"]["inventoryActivate"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
+    let body = answer(&shop.client, query, vars).await;
+    assert_no_user_errors(&body, "inventoryActivate");
     assert_eq!(
         body["data"]["inventoryActivate"]["inventoryLevel"]["quantities"][0]["quantity"],
         4
     );
     assert_eq!(
-        shop.sandbox
-            .admin()
-            .level(shop.other_item, shop.other_location)
-            .unwrap()
-            .available,
+        available(&shop.sandbox, shop.other_item, shop.other_location),
         4
     );
 }
@@ -1111,10 +950,7 @@ async fn inventory_activate_stocks_an_item_at_a_location() {
 async fn a_lost_response_retried_with_the_same_key_is_replayed_not_reapplied() {
     let shop = shop(SandboxConfig::default()).await;
     let admin = shop.sandbox.admin();
-    shop.client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    exchange(&shop.client, "{ shop { name } }", json!({})).await;
     let vars = json!({
         "input": {
             "name": "available",
@@ -1131,18 +967,14 @@ async fn a_lost_response_retried_with_the_same_key_is_replayed_not_reapplied() {
     admin.set_faults(FaultConfig::default());
     // Someone else changes the level meanwhile; the retry must not overwrite it.
     admin.set_quantity(shop.item, shop.location, QuantityName::Available, 9);
-    let (_, body) = shop.client.graphql(SET, vars).await.unwrap();
-    assert_eq!(
-        body["data"]["inventorySetQuantities"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
+    let body = answer(&shop.client, SET, vars).await;
+    assert_no_user_errors(&body, "inventorySetQuantities");
     assert_eq!(
         body["data"]["inventorySetQuantities"]["inventoryAdjustmentGroup"]["changes"][0]["quantityAfterChange"],
         6,
         "the stored payload of the first application"
     );
-    assert_eq!(admin.level(shop.item, shop.location).unwrap().available, 9);
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 9);
     assert_eq!(admin.stats().idempotent_replays, 1);
 }
 
@@ -1155,10 +987,7 @@ async fn concurrent_clients_under_mixed_faults_apply_each_key_once() {
     })
     .await;
     let admin = shop.sandbox.admin();
-    shop.client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    exchange(&shop.client, "{ shop { name } }", json!({})).await;
     admin.set_faults(FaultConfig {
         server_error: 0.1,
         too_many_requests: 0.1,
@@ -1203,10 +1032,7 @@ async fn concurrent_clients_under_mixed_faults_apply_each_key_once() {
     for task in tasks {
         task.await.unwrap();
     }
-    assert_eq!(
-        admin.level(shop.item, shop.location).unwrap().available,
-        10 + 80
-    );
+    assert_eq!(available(&shop.sandbox, shop.item, shop.location), 10 + 80);
     let counters = admin.fault_counters();
     assert!(
         counters.response_lost + counters.server_error_after_apply > 0,

@@ -4,11 +4,15 @@
 // Helpers outside #[test] functions unwrap too: a panic there is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod sandbox_support;
+
 use plumb_tests::sandbox::client::SandboxClient;
 use plumb_tests::sandbox::state::gid;
 use plumb_tests::sandbox::{Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+
+use sandbox_support::{answer, assert_no_user_errors, available};
 
 struct Shop {
     sandbox: Sandbox,
@@ -52,22 +56,24 @@ fn cost(body: &Value) -> (u64, u64) {
 #[tokio::test]
 async fn an_object_costs_one_and_scalars_nothing() {
     let shop = shop().await;
-    let (_, body) = shop
-        .client
-        .graphql("{ shop { name currencyCode myshopifyDomain } }", json!({}))
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "{ shop { name currencyCode myshopifyDomain } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(cost(&body), (1, 1));
 }
 
 #[tokio::test]
 async fn a_connection_costs_two_plus_its_page_and_actual_counts_what_came_back() {
     let shop = shop().await;
-    let (_, body) = shop
-        .client
-        .graphql("{ locations(first: 10) { edges { cursor node { id name } } pageInfo { hasNextPage } } }", json!({}))
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "{ locations(first: 10) { edges { cursor node { id name } } pageInfo { hasNextPage } } }",
+        json!({}),
+    )
+    .await;
     // 2 + 10 x 1 requested; 2 + 2 x 1 actual (two locations).
     assert_eq!(cost(&body), (12, 4));
 }
@@ -83,7 +89,7 @@ async fn nested_connections_multiply() {
         }
       }
     }"#;
-    let (_, body) = shop.client.graphql(query, json!({})).await.unwrap();
+    let body = answer(&shop.client, query, json!({})).await;
     // Level: 1 + quantities (a list of objects) 1 = 2; levels: 2 + 3 x 2 = 8;
     // item: 1 + 8 = 9; items: 2 + 5 x 9 = 47.
     // Actual: item 1 has 2 levels (1 + 2 + 2 x 2 = 7), item 2 has 1 (1 + 2 + 2 = 5): 2 + 12.
@@ -93,14 +99,12 @@ async fn nested_connections_multiply() {
 #[tokio::test]
 async fn variables_set_the_page_size() {
     let shop = shop().await;
-    let (_, body) = shop
-        .client
-        .graphql(
-            "query($n: Int!) { productVariants(first: $n) { nodes { id sku } } }",
-            json!({"n": 50}),
-        )
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "query($n: Int!) { productVariants(first: $n) { nodes { id sku } } }",
+        json!({"n": 50}),
+    )
+    .await;
     assert_eq!(cost(&body), (52, 4));
 }
 
@@ -123,11 +127,7 @@ async fn a_mutation_costs_ten_plus_its_selection() {
             "changeFromQuantity": 5,
         }],
     });
-    let (_, body) = shop
-        .client
-        .graphql(query, json!({"input": input}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, query, json!({"input": input})).await;
     // 10 + group 1 + changes 1 + userErrors 1: the 13 Shopify recorded.
     assert_eq!(cost(&body), (13, 13));
 }
@@ -136,17 +136,15 @@ async fn a_mutation_costs_ten_plus_its_selection() {
 async fn the_bucket_is_charged_the_actual_cost_and_the_counters_add_up() {
     let shop = shop().await;
     let admin = shop.sandbox.admin();
-    shop.client
-        .graphql("{ shop { name } }", json!({}))
-        .await
-        .unwrap();
+    answer(&shop.client, "{ shop { name } }", json!({})).await;
     admin.set_bucket(1000.0);
     let started = std::time::Instant::now();
-    let (_, body) = shop
-        .client
-        .graphql("{ locations(first: 10) { nodes { id } } }", json!({}))
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "{ locations(first: 10) { nodes { id } } }",
+        json!({}),
+    )
+    .await;
     let elapsed = started.elapsed().as_secs_f64();
     let available = body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
         .as_f64()
@@ -190,23 +188,14 @@ async fn a_full_page_of_250_rows_costs_what_shopify_recorded_and_fits_the_accoun
             })
         })
         .collect();
-    let (_, body) = client
-        .graphql(query, json!({"input": {"name": "available", "reason": "correction", "quantities": rows}, "key": "full-page"}))
-        .await
-        .unwrap();
-    assert_eq!(
-        body["data"]["inventorySetQuantities"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
+    let input = json!({"name": "available", "reason": "correction", "quantities": rows});
+    let body = answer(&client, query, json!({"input": input, "key": "full-page"})).await;
+    assert_no_user_errors(&body, "inventorySetQuantities");
     assert_eq!(cost(&body), (13, 13));
     let stats = admin.stats();
     assert!(stats.points_charged as f64 <= admin.allowed_points(started.elapsed()));
     assert_eq!(
-        admin
-            .level(catalog[249].inventory_item_id, location)
-            .unwrap()
-            .available,
+        available(&sandbox, catalog[249].inventory_item_id, location),
         3
     );
 }

@@ -4,15 +4,19 @@
 // Helpers outside #[test] functions unwrap too: a panic there is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod sandbox_support;
+
 use std::time::Duration;
 
 use plumb_tests::sandbox::client::SandboxClient;
 use plumb_tests::sandbox::orders::OrderSpec;
 use plumb_tests::sandbox::receiver::{Received, Receiver};
-use plumb_tests::sandbox::state::{QuantityName, gid};
+use plumb_tests::sandbox::state::gid;
 use plumb_tests::sandbox::{Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+
+use sandbox_support::{answer, assert_error_mentions, assert_no_user_errors, figures, user_error};
 
 const TOPICS: &[&str] = &[
     "orders/create",
@@ -102,15 +106,7 @@ async fn an_order_commits_stock_and_fires_orders_create_and_inventory_levels_upd
     let shop = shop().await;
     let admin = shop.sandbox.admin();
     let order = admin.place_order(&order_spec(&shop, 2)).unwrap();
-    let level = admin.level(shop.item, shop.location).unwrap();
-    assert_eq!(
-        (
-            level.available,
-            level.committed,
-            level.get(QuantityName::OnHand)
-        ),
-        (8, 2, 10)
-    );
+    assert_eq!(figures(&shop.sandbox, shop.item, shop.location), (8, 2, 10));
 
     let created = wait_topic(&shop, "orders/create", 1).await;
     let body = &created[0];
@@ -154,11 +150,7 @@ async fn an_order_commits_stock_and_fires_orders_create_and_inventory_levels_upd
         lineItems(first: 10) { nodes { sku quantity originalUnitPriceSet { shopMoney { amount } } } }
         fulfillmentOrders(first: 5) { nodes { status assignedLocation { location { id } } lineItems(first: 10) { nodes { totalQuantity remainingQuantity } } } }
     } }"#;
-    let (_, body) = shop
-        .client
-        .graphql(query, json!({"id": gid("Order", order)}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, query, json!({"id": gid("Order", order)})).await;
     let order_json = &body["data"]["order"];
     assert_eq!(order_json["displayFinancialStatus"], "PAID", "{body}");
     assert_eq!(order_json["displayFulfillmentStatus"], "UNFULFILLED");
@@ -188,14 +180,8 @@ async fn fulfilling_ships_committed_stock_and_fires_the_fulfilment_webhooks() {
     let shop = shop().await;
     let admin = shop.sandbox.admin();
     let order = admin.place_order(&order_spec(&shop, 3)).unwrap();
-    let (_, body) = shop
-        .client
-        .graphql(
-            "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id lineItems(first: 5) { nodes { id } } } } } }",
-            json!({"id": gid("Order", order)}),
-        )
-        .await
-        .unwrap();
+    let body = answer(&shop.client, "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id lineItems(first: 5) { nodes { id } } } } } }",
+            json!({"id": gid("Order", order)}),).await;
     let fo = &body["data"]["order"]["fulfillmentOrders"]["nodes"][0];
     let mutation = r#"mutation($fulfillment: FulfillmentInput!) {
       fulfillmentCreate(fulfillment: $fulfillment) {
@@ -211,23 +197,11 @@ async fn fulfilling_ships_committed_stock_and_fires_the_fulfilment_webhooks() {
         }],
         "trackingInfo": {"number": "1Z999", "company": "UPS", "url": "https://ups.example/1Z999"},
     });
-    let (_, body) = shop
-        .client
-        .graphql(mutation, json!({"fulfillment": fulfillment}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, mutation, json!({"fulfillment": fulfillment})).await;
     let payload = &body["data"]["fulfillmentCreate"];
     assert_eq!(payload["userErrors"], json!([]), "{body}");
     assert_eq!(payload["fulfillment"]["trackingInfo"][0]["number"], "1Z999");
-    let level = admin.level(shop.item, shop.location).unwrap();
-    assert_eq!(
-        (
-            level.available,
-            level.committed,
-            level.get(QuantityName::OnHand)
-        ),
-        (7, 2, 9)
-    );
+    assert_eq!(figures(&shop.sandbox, shop.item, shop.location), (7, 2, 9));
     wait_topic(&shop, "orders/partially_fulfilled", 1).await;
     let created = wait_topic(&shop, "fulfillments/create", 1).await;
     assert_eq!(created[0]["tracking_number"], "1Z999");
@@ -235,15 +209,7 @@ async fn fulfilling_ships_committed_stock_and_fires_the_fulfilment_webhooks() {
 
     // Then the rest: fulfilled.
     admin.fulfil_order(order, None).unwrap();
-    let level = admin.level(shop.item, shop.location).unwrap();
-    assert_eq!(
-        (
-            level.available,
-            level.committed,
-            level.get(QuantityName::OnHand)
-        ),
-        (7, 0, 7)
-    );
+    assert_eq!(figures(&shop.sandbox, shop.item, shop.location), (7, 0, 7));
     let fulfilled = wait_topic(&shop, "orders/fulfilled", 1).await;
     assert_eq!(fulfilled[0]["fulfillment_status"], "fulfilled");
     assert_eq!(
@@ -263,29 +229,21 @@ async fn cancelling_with_restock_returns_committed_stock() {
         orderCancelUserErrors { field message code }
       }
     }"#;
-    let (_, body) = shop
-        .client
-        .graphql(mutation, json!({"id": gid("Order", order)}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, mutation, json!({"id": gid("Order", order)})).await;
     assert_eq!(
         body["data"]["orderCancel"]["orderCancelUserErrors"],
         json!([]),
         "{body}"
     );
-    let level = admin.level(shop.item, shop.location).unwrap();
-    assert_eq!((level.available, level.committed), (10, 0));
+    let (available, committed, _) = figures(&shop.sandbox, shop.item, shop.location);
+    assert_eq!((available, committed), (10, 0));
     let cancelled = wait_topic(&shop, "orders/cancelled", 1).await;
     assert_eq!(cancelled[0]["cancel_reason"], "customer");
     assert!(cancelled[0]["cancelled_at"].is_string());
     assert_eq!(cancelled[0]["financial_status"], "refunded");
 
     // Cancelling again is refused.
-    let (_, body) = shop
-        .client
-        .graphql(mutation, json!({"id": gid("Order", order)}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, mutation, json!({"id": gid("Order", order)})).await;
     assert_eq!(
         body["data"]["orderCancel"]["orderCancelUserErrors"][0]["code"], "INVALID",
         "{body}"
@@ -299,31 +257,15 @@ async fn refunds_restock_by_type_and_fire_refunds_create() {
     let order = admin.place_order(&order_spec(&shop, 4)).unwrap();
     let line = admin.order(order).unwrap().line_items[0].id;
     // Ship 2 of 4.
-    let (_, body) = shop
-        .client
-        .graphql(
-            "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id lineItems(first: 5) { nodes { id } } } } } }",
-            json!({"id": gid("Order", order)}),
-        )
-        .await
-        .unwrap();
+    let body = answer(&shop.client, "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id lineItems(first: 5) { nodes { id } } } } } }",
+            json!({"id": gid("Order", order)}),).await;
     let fo = &body["data"]["order"]["fulfillmentOrders"]["nodes"][0];
-    let (_, body) = shop
-        .client
-        .graphql(
-            "mutation($f: FulfillmentInput!) { fulfillmentCreate(fulfillment: $f) { userErrors { message } } }",
+    let body = answer(&shop.client, "mutation($f: FulfillmentInput!) { fulfillmentCreate(fulfillment: $f) { userErrors { message } } }",
             json!({"f": {"lineItemsByFulfillmentOrder": [{
                 "fulfillmentOrderId": fo["id"],
                 "fulfillmentOrderLineItems": [{"id": fo["lineItems"]["nodes"][0]["id"], "quantity": 2}],
-            }]}}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        body["data"]["fulfillmentCreate"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
+            }]}}),).await;
+    assert_no_user_errors(&body, "fulfillmentCreate");
     // available 6, committed 2, on hand 8.
 
     let refund = r#"mutation($input: RefundInput!, $key: String!) {
@@ -337,11 +279,12 @@ async fn refunds_restock_by_type_and_fire_refunds_create() {
     let input = json!({"orderId": gid("Order", order), "refundLineItems": [{
         "lineItemId": gid("LineItem", line), "quantity": 1, "restockType": "CANCEL", "locationId": gid("Location", shop.location),
     }]});
-    let (_, body) = shop
-        .client
-        .graphql(refund, json!({"input": input, "key": "refund-1"}))
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        refund,
+        json!({"input": input, "key": "refund-1"}),
+    )
+    .await;
     let payload = &body["data"]["refundCreate"];
     assert_eq!(payload["userErrors"], json!([]), "{body}");
     assert_eq!(
@@ -352,28 +295,15 @@ async fn refunds_restock_by_type_and_fire_refunds_create() {
         payload["order"]["displayFinancialStatus"],
         "PARTIALLY_REFUNDED"
     );
-    let level = admin.level(shop.item, shop.location).unwrap();
-    assert_eq!(
-        (
-            level.available,
-            level.committed,
-            level.get(QuantityName::OnHand)
-        ),
-        (7, 1, 8)
-    );
+    assert_eq!(figures(&shop.sandbox, shop.item, shop.location), (7, 1, 8));
 
     // Refund 2 shipped with RETURN: back on hand and available.
     admin.refund(order, &[(line, 1, "CANCEL", None)]).unwrap();
     admin
         .refund(order, &[(line, 2, "RETURN", Some(shop.location))])
         .unwrap();
-    let level = admin.level(shop.item, shop.location).unwrap();
     assert_eq!(
-        (
-            level.available,
-            level.committed,
-            level.get(QuantityName::OnHand)
-        ),
+        figures(&shop.sandbox, shop.item, shop.location),
         (10, 0, 10)
     );
     let refunds = wait_topic(&shop, "refunds/create", 3).await;
@@ -393,14 +323,8 @@ async fn refunds_restock_by_type_and_fire_refunds_create() {
     );
 
     // Payments as transactions: the sale, then one refund each.
-    let (_, body) = shop
-        .client
-        .graphql(
-            "query($id: ID!) { order(id: $id) { displayFinancialStatus transactions { kind status amountSet { shopMoney { amount } } } refunds { transactions(first: 5) { nodes { kind amountSet { shopMoney { amount } } } } } } }",
-            json!({"id": gid("Order", order)}),
-        )
-        .await
-        .unwrap();
+    let body = answer(&shop.client, "query($id: ID!) { order(id: $id) { displayFinancialStatus transactions { kind status amountSet { shopMoney { amount } } } refunds { transactions(first: 5) { nodes { kind amountSet { shopMoney { amount } } } } } } }",
+            json!({"id": gid("Order", order)}),).await;
     let order_json = &body["data"]["order"];
     assert_eq!(order_json["displayFinancialStatus"], "REFUNDED", "{body}");
     assert_eq!(
@@ -425,30 +349,18 @@ async fn refunds_restock_by_type_and_fire_refunds_create() {
 async fn a_bulk_query_yields_jsonl_with_parent_ids() {
     let shop = shop().await;
     let bulk_query = r#"{ inventoryItems { edges { node { id sku inventoryLevels { edges { node { id quantities(names: ["available"]) { name quantity } } } } } } } }"#;
-    let (_, body) = shop
-        .client
-        .graphql(
-            "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id status } userErrors { field message code } } }",
-            json!({"q": bulk_query}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        body["data"]["bulkOperationRunQuery"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
+    let body = answer(&shop.client, "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id status } userErrors { field message code } } }",
+            json!({"q": bulk_query}),).await;
+    assert_no_user_errors(&body, "bulkOperationRunQuery");
     let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"].clone();
     let mut url = Value::Null;
     for _ in 0..200 {
-        let (_, body) = shop
-            .client
-            .graphql(
-                "{ currentBulkOperation { id status objectCount url } }",
-                json!({}),
-            )
-            .await
-            .unwrap();
+        let body = answer(
+            &shop.client,
+            "{ currentBulkOperation { id status objectCount url } }",
+            json!({}),
+        )
+        .await;
         let op = &body["data"]["currentBulkOperation"];
         assert_eq!(op["id"], id);
         if op["status"] == "COMPLETED" {
@@ -478,16 +390,14 @@ async fn a_bulk_query_yields_jsonl_with_parent_ids() {
     wait_topic(&shop, "bulk_operations/finish", 1).await;
 
     // An invalid bulk query is a user error.
-    let (_, body) = shop
-        .client
-        .graphql(
-            "mutation { bulkOperationRunQuery(query: \"{ nope }\") { userErrors { field message } } }",
-            json!({}),
-        )
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "mutation { bulkOperationRunQuery(query: \"{ nope }\") { userErrors { field message } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(
-        body["data"]["bulkOperationRunQuery"]["userErrors"][0]["field"],
+        user_error(&body, "bulkOperationRunQuery")["field"],
         json!(["query"]),
         "{body}"
     );
@@ -503,21 +413,15 @@ async fn webhook_subscriptions_are_managed_over_graphql() {
       }
     }"#;
     let other = Receiver::start().await.unwrap();
-    let (_, body) = shop
-        .client
-        .graphql(create, json!({"uri": other.url()}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, create, json!({"uri": other.url()})).await;
     let sub = &body["data"]["webhookSubscriptionCreate"]["webhookSubscription"];
     assert_eq!(sub["topic"], "ORDERS_CREATE", "{body}");
-    let (_, body) = shop
-        .client
-        .graphql(
-            "{ webhookSubscriptions(first: 50, topics: [ORDERS_CREATE]) { nodes { id uri } } }",
-            json!({}),
-        )
-        .await
-        .unwrap();
+    let body = answer(
+        &shop.client,
+        "{ webhookSubscriptions(first: 50, topics: [ORDERS_CREATE]) { nodes { id uri } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(
         body["data"]["webhookSubscriptions"]["nodes"]
             .as_array()
@@ -535,14 +439,8 @@ async fn webhook_subscriptions_are_managed_over_graphql() {
         .await;
     assert_eq!(received[0].header("X-Shopify-Topic"), Some("orders/create"));
 
-    let (_, body) = shop
-        .client
-        .graphql(
-            "mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { message } } }",
-            json!({"id": sub["id"]}),
-        )
-        .await
-        .unwrap();
+    let body = answer(&shop.client, "mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { message } } }",
+            json!({"id": sub["id"]}),).await;
     assert_eq!(
         body["data"]["webhookSubscriptionDelete"]["deletedWebhookSubscriptionId"],
         sub["id"]
@@ -565,7 +463,7 @@ async fn variant_prices_and_skus_are_updated_in_bulk_and_announced() {
         "product": gid("Product", product),
         "variants": [{"id": gid("ProductVariant", shop.variant), "price": "74.50", "inventoryItem": {"sku": "SKU2006-002"}}],
     });
-    let (_, body) = shop.client.graphql(mutation, vars).await.unwrap();
+    let body = answer(&shop.client, mutation, vars).await;
     let payload = &body["data"]["productVariantsBulkUpdate"];
     assert_eq!(payload["userErrors"], json!([]), "{body}");
     assert_eq!(payload["productVariants"][0]["price"], "74.5");
@@ -582,9 +480,10 @@ async fn variant_prices_and_skus_are_updated_in_bulk_and_announced() {
         "product": gid("Product", product),
         "variants": [{"id": gid("ProductVariant", shop.variant), "price": "-1.00"}],
     });
-    let (_, body) = shop.client.graphql(mutation, vars).await.unwrap();
+    let body = answer(&shop.client, mutation, vars).await;
     assert_eq!(
-        body["data"]["productVariantsBulkUpdate"]["userErrors"][0]["code"], "NEGATIVE_PRICE_VALUE",
+        user_error(&body, "productVariantsBulkUpdate")["code"],
+        "NEGATIVE_PRICE_VALUE",
         "{body}"
     );
 }
@@ -604,18 +503,14 @@ async fn orders_page_by_their_sort_key() {
         nodes { id } pageInfo { hasNextPage endCursor }
       }
     }"#;
-    let (_, body) = shop.client.graphql(query, json!({})).await.unwrap();
+    let body = answer(&shop.client, query, json!({})).await;
     assert_eq!(
         body["data"]["orders"]["nodes"][0]["id"],
         gid("Order", second),
         "{body}"
     );
     let cursor = body["data"]["orders"]["pageInfo"]["endCursor"].clone();
-    let (_, body) = shop
-        .client
-        .graphql(query, json!({"after": cursor}))
-        .await
-        .unwrap();
+    let body = answer(&shop.client, query, json!({"after": cursor})).await;
     assert_eq!(
         body["data"]["orders"]["nodes"][0]["id"],
         gid("Order", first),
@@ -623,19 +518,11 @@ async fn orders_page_by_their_sort_key() {
     );
     assert_eq!(body["data"]["orders"]["pageInfo"]["hasNextPage"], false);
 
-    let (_, body) = shop
-        .client
-        .graphql(
-            "{ orders(first: 5, sortKey: TOTAL_PRICE) { nodes { id } } }",
-            json!({}),
-        )
-        .await
-        .unwrap();
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("TOTAL_PRICE"),
-        "{body}"
-    );
+    let body = answer(
+        &shop.client,
+        "{ orders(first: 5, sortKey: TOTAL_PRICE) { nodes { id } } }",
+        json!({}),
+    )
+    .await;
+    assert_error_mentions(&body, "TOTAL_PRICE");
 }

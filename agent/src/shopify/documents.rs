@@ -170,35 +170,23 @@ pub const OPERATIONS: &[Operation] = &[
 /// Every bulk query.
 pub const BULK_QUERIES: &[BulkQuery] = &[BULK_INVENTORY_LEVELS, BULK_VARIANTS];
 
+const DOCUMENT_COUNT: usize = OPERATIONS.len() + BULK_QUERIES.len();
+
+/// [`OPERATIONS`] then [`BULK_QUERIES`], as `(operation name, text)`.
+const fn documents() -> [(&'static str, &'static str); DOCUMENT_COUNT] {
+    let mut out = [("", ""); DOCUMENT_COUNT];
+    let mut i = 0;
+    while i < OPERATIONS.len() {
+        out[i] = (OPERATIONS[i].name, OPERATIONS[i].document);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < BULK_QUERIES.len() {
+        out[i + j] = (BULK_QUERIES[j].name, BULK_QUERIES[j].document);
+        j += 1;
+    }
+    out
+}
+
 /// Every document as `(operation name, text)`: the operations and the bulk queries.
-pub const DOCUMENTS: &[(&str, &str)] = &[
-    (
-        INVENTORY_SET_QUANTITIES.name,
-        INVENTORY_SET_QUANTITIES.document,
-    ),
-    (
-        INVENTORY_ADJUST_QUANTITIES.name,
-        INVENTORY_ADJUST_QUANTITIES.document,
-    ),
-    (INVENTORY_LEVELS.name, INVENTORY_LEVELS.document),
-    (VARIANTS_BY_SKU.name, VARIANTS_BY_SKU.document),
-    (LOCATIONS.name, LOCATIONS.document),
-    (ORDERS_UPDATED_SINCE.name, ORDERS_UPDATED_SINCE.document),
-    (ORDER.name, ORDER.document),
-    (ORDER_REFUND_IDS.name, ORDER_REFUND_IDS.document),
-    (REFUND.name, REFUND.document),
-    (FULFILLMENT_ORDERS.name, FULFILLMENT_ORDERS.document),
-    (FULFILLMENT_CREATE.name, FULFILLMENT_CREATE.document),
-    (WEBHOOK_SUBSCRIPTIONS.name, WEBHOOK_SUBSCRIPTIONS.document),
-    (
-        WEBHOOK_SUBSCRIPTION_CREATE.name,
-        WEBHOOK_SUBSCRIPTION_CREATE.document,
-    ),
-    (
-        BULK_OPERATION_RUN_QUERY.name,
-        BULK_OPERATION_RUN_QUERY.document,
-    ),
-    (BULK_OPERATION.name, BULK_OPERATION.document),
-    (BULK_INVENTORY_LEVELS.name, BULK_INVENTORY_LEVELS.document),
-    (BULK_VARIANTS.name, BULK_VARIANTS.document),
-];
+pub const DOCUMENTS: &[(&str, &str)] = &documents();

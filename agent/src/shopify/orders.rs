@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::client::ShopifyClient;
 use super::documents::{ORDER, ORDERS_UPDATED_SINCE};
 use super::error::ShopifyError;
 use super::ids::{Kind, de_gid, de_opt_gid, de_u64_string, gid};
 use super::money::{MoneyBag, Ref, TaxLine};
-use super::pagination::{Connection, PAGE_SIZE, PageInfo, de_nodes};
+use super::pagination::{Connection, PAGE_SIZE, de_nodes};
 
 /// An order changed since the cursor: what the backfill enqueues.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -245,37 +245,14 @@ impl ShopifyClient {
 
     /// One order, whole; `None` if Shopify does not know it (deleted).
     pub async fn order(&self, id: u64) -> Result<Option<Order>, ShopifyError> {
-        let mut order: Option<Order> = None;
-        let mut after: Option<String> = None;
-        loop {
-            let data = self
-                .execute_raw(
-                    &ORDER,
-                    json!({"id": gid(Kind::Order, id), "linesAfter": after}),
-                )
-                .await?;
-            let node = data.get("order").cloned().unwrap_or(Value::Null);
-            if node.is_null() {
-                return Ok(None);
-            }
-            let page: PageInfo = node
-                .pointer("/lineItems/pageInfo")
-                .cloned()
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|e| ShopifyError::Shape(format!("Order: {e}")))?
-                .unwrap_or_default();
-            let read: Order = serde_json::from_value(node)
-                .map_err(|e| ShopifyError::Shape(format!("Order: {e}")))?;
-            match order.as_mut() {
-                None => order = Some(read),
-                Some(first) => first.line_items.extend(read.line_items),
-            }
-            match page.next() {
-                Some(cursor) => after = Some(cursor),
-                None => return Ok(order),
-            }
-        }
+        self.read_whole(
+            &ORDER,
+            gid(Kind::Order, id),
+            "order",
+            "lineItems",
+            |first: &mut Order, next| first.line_items.extend(next.line_items),
+        )
+        .await
     }
 }
 

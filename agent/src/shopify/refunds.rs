@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::client::ShopifyClient;
 use super::documents::{ORDER_REFUND_IDS, REFUND};
 use super::error::ShopifyError;
 use super::ids::{Kind, de_gid, de_u64_string, gid};
 use super::money::{MoneyBag, Ref};
-use super::pagination::{PageInfo, de_nodes};
+use super::pagination::de_nodes;
 
 /// A refund.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -147,36 +147,13 @@ impl ShopifyClient {
 
     /// One refund, with all its lines; `None` if Shopify does not know it.
     pub async fn refund(&self, id: u64) -> Result<Option<Refund>, ShopifyError> {
-        let mut refund: Option<Refund> = None;
-        let mut after: Option<String> = None;
-        loop {
-            let data = self
-                .execute_raw(
-                    &REFUND,
-                    json!({"id": gid(Kind::Refund, id), "linesAfter": after}),
-                )
-                .await?;
-            let node = data.get("refund").cloned().unwrap_or(Value::Null);
-            if node.is_null() {
-                return Ok(None);
-            }
-            let page: PageInfo = node
-                .pointer("/refundLineItems/pageInfo")
-                .cloned()
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|e| ShopifyError::Shape(format!("Refund: {e}")))?
-                .unwrap_or_default();
-            let read: Refund = serde_json::from_value(node)
-                .map_err(|e| ShopifyError::Shape(format!("Refund: {e}")))?;
-            match refund.as_mut() {
-                None => refund = Some(read),
-                Some(first) => first.refund_line_items.extend(read.refund_line_items),
-            }
-            match page.next() {
-                Some(cursor) => after = Some(cursor),
-                None => return Ok(refund),
-            }
-        }
+        self.read_whole(
+            &REFUND,
+            gid(Kind::Refund, id),
+            "refund",
+            "refundLineItems",
+            |first: &mut Refund, next| first.refund_line_items.extend(next.refund_line_items),
+        )
+        .await
     }
 }

@@ -5,12 +5,18 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use plumb_agent::config::Secret;
+use plumb_agent::shopify::{ShopifyClient, ShopifyClientConfig, ShopifyError};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -213,4 +219,57 @@ pub fn throttled_body(requested: u32, available: u32, restore: u32) -> String {
     format!(
         r#"{{"errors":[{{"message":"Throttled","extensions":{{"code":"THROTTLED","documentation":"https://shopify.dev/api/usage/rate-limits"}}}}],"extensions":{{"cost":{{"requestedQueryCost":{requested},"actualQueryCost":null,"throttleStatus":{{"maximumAvailable":2000.0,"currentlyAvailable":{available},"restoreRate":{restore}.0}}}}}}}}"#
     )
+}
+
+/// A client of `script`'s server as the tests use it: API 2026-07, a test token, no
+/// jitter; `tweak` sets the rest.
+pub fn client_with(script: &Script, tweak: impl FnOnce(&mut ShopifyClientConfig)) -> ShopifyClient {
+    let mut config = ShopifyClientConfig::new(
+        script.base_url.clone(),
+        "2026-07",
+        Secret::new("shpat_test"),
+    );
+    config.jitter = Arc::new(|| 0.0);
+    tweak(&mut config);
+    ShopifyClient::new(config).expect("the HTTP client builds")
+}
+
+/// A client of `script`'s server with the tests' defaults.
+pub fn client_for(script: &Script) -> ShopifyClient {
+    client_with(script, |_| {})
+}
+
+/// Shopify's printed admin schema of `version`, from the fixtures. Shopify validates
+/// against it, so it is trusted rather than validated again (3.7 MB).
+pub fn schema(version: &str) -> Valid<Schema> {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "tests",
+        "fixtures",
+        "shopify",
+        &format!("admin-{version}.graphql"),
+    ]
+    .iter()
+    .collect();
+    let sdl = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let schema = Schema::parse(sdl, &path)
+        .unwrap_or_else(|e| panic!("schema {version} does not parse: {e}"));
+    Valid::assume_valid(schema)
+}
+
+/// Fails unless `error` is a connection lost after the request went out (so it may have
+/// been applied).
+pub fn assert_lost_after_sending(error: &ShopifyError) {
+    assert!(
+        matches!(
+            error,
+            ShopifyError::Connection {
+                before_send: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }

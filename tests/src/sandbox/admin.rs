@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use super::Shared;
 use super::faults::{FaultConfig, FaultCounters};
+use super::inventory::UserError;
 use super::orders::{self, OrderSpec, ShopError};
 use super::state::{InventoryItem, Level, Location, Order, Product, Subscription, Variant, now};
 use super::stats::Stats;
@@ -168,13 +169,7 @@ impl Admin {
     pub fn stock(&self, item: u64, location: u64, available: i64) {
         let mut state = self.shared.lock_state();
         let time = now();
-        let level = state
-            .levels
-            .entry((item, location))
-            .or_insert_with(|| Level {
-                created_at: Some(time),
-                ..Level::default()
-            });
+        let level = state.level_at(item, location, time);
         level.available = available;
         level.updated_at = Some(time);
     }
@@ -245,15 +240,7 @@ impl Admin {
     /// Cancels an order, restocking or not.
     pub fn cancel_order(&self, order_id: u64, restock: bool) -> Result<(), ShopError> {
         self.change(|state| orders::cancel(state, order_id, "CUSTOMER", restock))
-            .map_err(|errors| {
-                ShopError(
-                    errors
-                        .iter()
-                        .map(|e| e.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })
+            .map_err(|errors| shop_error(&errors))
     }
 
     /// Refunds `(line item id, quantity, restock type, location)` lines of an order.
@@ -278,15 +265,7 @@ impl Admin {
         });
         self.change(|state| orders::refund(state, &input))
             .map(|(_, refund)| refund)
-            .map_err(|errors| {
-                ShopError(
-                    errors
-                        .iter()
-                        .map(|e| e.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })
+            .map_err(|errors| shop_error(&errors))
     }
 
     /// Fulfils everything left on an order, with an optional tracking number.
@@ -307,7 +286,7 @@ impl Admin {
                 "trackingInfo": {"number": tracking_number, "company": tracking_number.map(|_| "UPS")},
             });
             orders::fulfil(state, &input)
-                .map_err(|errors| ShopError(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")))
+                .map_err(|errors| shop_error(&errors))
         })
     }
 
@@ -404,4 +383,15 @@ impl Admin {
     pub fn emit(&self, topic: &'static str, payload: serde_json::Value) {
         self.change(|state| state.announce(topic, payload));
     }
+}
+
+/// The shop's refusal: its user errors' messages, joined.
+fn shop_error(errors: &[UserError]) -> ShopError {
+    ShopError(
+        errors
+            .iter()
+            .map(|e| e.message.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::payloads;
-use super::state::{AdjustmentGroup, Change, Level, QuantityName, State, now, parse_gid};
+use super::state::{AdjustmentGroup, Change, Level, QuantityName, State, now, parse_gid, text_or};
 
 /// A user error as mutations return them.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ const REASONS: &[&str] = &[
 const LIMIT: i64 = 1_000_000_000;
 
 fn check_common(input: &Value, errors: &mut Vec<UserError>) {
-    let reason = input.get("reason").and_then(Value::as_str).unwrap_or("");
+    let reason = text_or(input.get("reason"), "");
     if !REASONS.contains(&reason) {
         errors.push(UserError::new(
             &["input", "reason"],
@@ -113,14 +113,8 @@ fn rows(
         .unwrap_or_default();
     for (index, entry) in entries.iter().enumerate() {
         let index = index.to_string();
-        let item_text = entry
-            .get("inventoryItemId")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let location_text = entry
-            .get("locationId")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let item_text = text_or(entry.get("inventoryItemId"), "");
+        let location_text = text_or(entry.get("locationId"), "");
         let item = parse_gid("InventoryItem", item_text).filter(|id| state.items.contains_key(id));
         let location =
             parse_gid("Location", location_text).filter(|id| state.locations.contains_key(id));
@@ -200,7 +194,7 @@ fn check_cas(
 /// user errors (then nothing was applied).
 pub fn set_quantities(state: &mut State, input: &Value) -> Result<Option<u64>, Vec<UserError>> {
     let mut errors = Vec::new();
-    let name_text = input.get("name").and_then(Value::as_str).unwrap_or("");
+    let name_text = text_or(input.get("name"), "");
     let name = match QuantityName::parse(name_text) {
         Some(name @ (QuantityName::Available | QuantityName::OnHand)) => name,
         _ => {
@@ -256,7 +250,7 @@ pub fn set_quantities(state: &mut State, input: &Value) -> Result<Option<u64>, V
 /// `inventoryAdjustQuantities`.
 pub fn adjust_quantities(state: &mut State, input: &Value) -> Result<Option<u64>, Vec<UserError>> {
     let mut errors = Vec::new();
-    let name_text = input.get("name").and_then(Value::as_str).unwrap_or("");
+    let name_text = text_or(input.get("name"), "");
     let name = match QuantityName::parse(name_text) {
         Some(name) if !matches!(name, QuantityName::OnHand | QuantityName::Committed) => name,
         _ => {
@@ -356,11 +350,7 @@ fn apply(state: &mut State, input: &Value, deltas: Vec<Delta>) -> Option<u64> {
         id,
         AdjustmentGroup {
             id,
-            reason: input
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
+            reason: text_or(input.get("reason"), "").to_owned(),
             reference_document_uri: input
                 .get("referenceDocumentUri")
                 .and_then(Value::as_str)
@@ -376,13 +366,7 @@ fn apply(state: &mut State, input: &Value, deltas: Vec<Delta>) -> Option<u64> {
 /// announces the level when `available` changed.
 pub fn move_stock(state: &mut State, item: u64, location: u64, moves: &[(QuantityName, i64)]) {
     let time = now();
-    let level = state
-        .levels
-        .entry((item, location))
-        .or_insert_with(|| Level {
-            created_at: Some(time),
-            ..Level::default()
-        });
+    let level = state.level_at(item, location, time);
     let before = level.available;
     for (name, delta) in moves {
         level.add(*name, *delta);

@@ -131,6 +131,16 @@ pub struct SandboxConfig {
     pub webhook_timeout: Duration,
 }
 
+impl SandboxConfig {
+    /// The defaults, with webhooks signed with `app_secret`.
+    pub fn signed_with(app_secret: &str) -> SandboxConfig {
+        SandboxConfig {
+            app_secret: app_secret.to_owned(),
+            ..SandboxConfig::default()
+        }
+    }
+}
+
 impl Default for SandboxConfig {
     fn default() -> SandboxConfig {
         SandboxConfig {

@@ -8,7 +8,7 @@ use super::fields::misc::topic_rest;
 use super::inventory::{self, UserError};
 use super::objects::{Ctx, KeyDecision, Out, Record, Ref, args, unimplemented};
 use super::orders;
-use super::state::{Subscription, gid, now, parse_gid};
+use super::state::{Subscription, gid, now, parse_gid, text_or};
 
 /// Mutations that require `@idempotent(key:)` since 2026-04.
 pub const IDEMPOTENT: &[&str] = &[
@@ -115,18 +115,10 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
             }
         }
         "inventoryActivate" => {
-            let item = parse_gid(
-                "InventoryItem",
-                args.get("inventoryItemId")
-                    .and_then(Value::as_str)
-                    .unwrap_or(""),
-            )
-            .filter(|id| state.items.contains_key(id));
-            let location = parse_gid(
-                "Location",
-                args.get("locationId").and_then(Value::as_str).unwrap_or(""),
-            )
-            .filter(|id| state.locations.contains_key(id));
+            let item = parse_gid("InventoryItem", text_or(args.get("inventoryItemId"), ""))
+                .filter(|id| state.items.contains_key(id));
+            let location = parse_gid("Location", text_or(args.get("locationId"), ""))
+                .filter(|id| state.locations.contains_key(id));
             match (item, location) {
                 (Some(item), Some(location)) => {
                     let available = args.get("available").and_then(Value::as_i64);
@@ -186,14 +178,8 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
             ),
         },
         "orderCancel" => {
-            let order_id = parse_gid(
-                "Order",
-                args.get("orderId").and_then(Value::as_str).unwrap_or(""),
-            );
-            let reason = args
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("OTHER");
+            let order_id = parse_gid("Order", text_or(args.get("orderId"), ""));
+            let reason = text_or(args.get("reason"), "OTHER");
             let restock = args
                 .get("restock")
                 .and_then(Value::as_bool)
@@ -287,7 +273,7 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
             }
         }
         "webhookSubscriptionDelete" => {
-            let text = args.get("id").and_then(Value::as_str).unwrap_or("");
+            let text = text_or(args.get("id"), "");
             match parse_gid("WebhookSubscription", text)
                 .and_then(|id| state.subscriptions.remove(&id))
             {
@@ -311,11 +297,7 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
             }
         }
         "bulkOperationRunQuery" => {
-            let query = args
-                .get("query")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
+            let query = text_or(args.get("query"), "").to_owned();
             match super::bulk::create(&mut state, ctx.version, &query) {
                 Ok(id) => {
                     ctx.bulk_started.borrow_mut().push(id);

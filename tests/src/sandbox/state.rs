@@ -586,6 +586,16 @@ pub struct State {
 }
 
 impl State {
+    /// The level of `item` at `location`, created at `time` if there is none.
+    pub fn level_at(&mut self, item: u64, location: u64, time: DateTime<Utc>) -> &mut Level {
+        self.levels
+            .entry((item, location))
+            .or_insert_with(|| Level {
+                created_at: Some(time),
+                ..Level::default()
+            })
+    }
+
     /// An empty shop whose ids start at `id_base`.
     pub fn new(shop_name: &str, currency: &str, id_base: u64) -> State {
         State {
@@ -658,6 +668,11 @@ pub fn parse_gid(type_name: &str, text: &str) -> Option<u64> {
         .and_then(|rest| rest.strip_prefix('/'))?;
     let digits = rest.split(['?', '/']).next()?;
     digits.parse().ok()
+}
+
+/// A string argument or field, `default` when absent or not a string.
+pub fn text_or<'v>(value: Option<&'v serde_json::Value>, default: &'v str) -> &'v str {
+    value.and_then(serde_json::Value::as_str).unwrap_or(default)
 }
 
 /// The type and numeric id of any Shopify GID.

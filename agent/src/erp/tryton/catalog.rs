@@ -70,22 +70,16 @@ impl Catalog {
         if let Some(all) = cached.as_ref().filter(|_| !refresh) {
             return Ok(all.clone());
         }
-        let rows = to_rows(
-            session
-                .model(
-                    "stock.location",
-                    "search_read",
-                    vec![
-                        json!([["type", "=", "warehouse"]]),
-                        json!(0),
-                        Value::Null,
-                        json!([["code", "ASC"]]),
-                        json!(["code", "name", "input_location", "storage_location"]),
-                    ],
-                    None,
-                )
-                .await?,
-        )?;
+        let page = Page::ordered(json!([["code", "ASC"]]));
+        let rows = search_read(
+            session,
+            "stock.location",
+            json!([["type", "=", "warehouse"]]),
+            page,
+            json!(["code", "name", "input_location", "storage_location"]),
+            None,
+        )
+        .await?;
         let mut all = Vec::with_capacity(rows.len());
         for row in rows {
             let id = to_id(field(&row, "id"))?;
@@ -150,22 +144,15 @@ impl Catalog {
             .map(|s| s.as_str())
             .collect();
         for chunk in missing.chunks(READ_BATCH) {
-            let rows = to_rows(
-                session
-                    .model(
-                        "product.product",
-                        "search_read",
-                        vec![
-                            json!([["suffix_code", "in", chunk]]),
-                            json!(0),
-                            Value::Null,
-                            Value::Null,
-                            json!(["suffix_code", "default_uom"]),
-                        ],
-                        None,
-                    )
-                    .await?,
-            )?;
+            let rows = search_read(
+                session,
+                "product.product",
+                json!([["suffix_code", "in", chunk]]),
+                Page::all(),
+                json!(["suffix_code", "default_uom"]),
+                None,
+            )
+            .await?;
             let mut found: HashMap<Sku, ProductInfo> = HashMap::new();
             for row in rows {
                 let Some(sku) = to_sku(field(&row, "suffix_code")) else {
@@ -220,22 +207,15 @@ impl Catalog {
     pub async fn tax(&self, session: &Session, name: &str, rate: Decimal) -> Result<i64, ErpError> {
         let mut cache = self.taxes.lock().await;
         if !cache.contains_key(name) {
-            let rows = to_rows(
-                session
-                    .model(
-                        "account.tax",
-                        "search_read",
-                        vec![
-                            json!([["name", "=", name], ["parent", "=", null]]),
-                            json!(0),
-                            json!(1),
-                            Value::Null,
-                            json!(["rate"]),
-                        ],
-                        None,
-                    )
-                    .await?,
-            )?;
+            let rows = search_read(
+                session,
+                "account.tax",
+                json!([["name", "=", name], ["parent", "=", null]]),
+                Page::first(),
+                json!(["rate"]),
+                None,
+            )
+            .await?;
             let row = rows.first().ok_or_else(|| {
                 ErpError::Missing(format!(
                     "no tax named {name:?} in Tryton: create it (Financial > Taxes) with the \
@@ -280,6 +260,29 @@ pub async fn read_many(
     Ok(out)
 }
 
+/// Reads `fields` of the `model` records that `row`'s `link` field (a list of ids) names.
+pub async fn read_linked(
+    session: &Session,
+    row: &Map<String, Value>,
+    link: &str,
+    model: &str,
+    fields: Value,
+) -> Result<Vec<Map<String, Value>>, ErpError> {
+    read_many(session, model, &to_ids(field(row, link))?, fields, None).await
+}
+
+/// Creates one `model` record from `values`; its id.
+pub async fn create_one(session: &Session, model: &str, values: Value) -> Result<i64, ErpError> {
+    let ids = to_ids(
+        &session
+            .model(model, "create", vec![json!([values])], None)
+            .await?,
+    )?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| ErpError::BadResponse(format!("{model}.create returned no id")))
+}
+
 /// Which rows of a `search_read`, in which order: its positional arguments after the domain.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -299,6 +302,27 @@ impl Page {
             limit: None,
             order: Value::Null,
         }
+    }
+
+    /// The first matching row, in the model's default order.
+    pub fn first() -> Page {
+        Page {
+            limit: Some(1),
+            ..Page::all()
+        }
+    }
+
+    /// Every matching row, in `order` (Tryton's order clause).
+    pub fn ordered(order: Value) -> Page {
+        Page {
+            order,
+            ..Page::all()
+        }
+    }
+
+    /// Every matching row, in id order.
+    pub fn by_id() -> Page {
+        Page::ordered(json!([["id", "ASC"]]))
     }
 }
 

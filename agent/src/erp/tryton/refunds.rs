@@ -19,9 +19,9 @@ use serde_json::{Map, Value, json};
 use plumb_common::{Decimal, Sku};
 
 use super::Tryton;
-use super::catalog::read_many;
+use super::catalog::{create_one, read_linked};
 use super::sales::{self, Found, button, quantity, service_line, tax_ids};
-use super::values::{decimal, field, to_decimal_or_zero, to_id, to_ids, to_text};
+use super::values::{decimal, field, to_decimal_or_zero, to_id, to_text};
 use crate::erp::{ErpError, Refund, RefundDocument, RefundLine, RefundRef};
 
 fn refund_key(shopify_refund_id: u64) -> String {
@@ -143,10 +143,9 @@ impl Original {
                 refund.shopify_order_id
             ))
         })?;
-        let row = read_many(
-            session,
-            "sale.sale",
-            &[original.id],
+        let row = sales::read_sale(
+            tryton,
+            original.id,
             json!([
                 "party",
                 "invoice_address",
@@ -154,12 +153,8 @@ impl Original {
                 "warehouse",
                 "currency"
             ]),
-            None,
         )
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ErpError::Missing(format!("sale {} vanished", original.id)))?;
+        .await?;
         let currency = tryton
             .catalog
             .currency(session, refund.currency.as_str())
@@ -259,14 +254,7 @@ async fn create(
         "description": description,
         "lines": [["create", lines]],
     });
-    let ids = to_ids(
-        &session
-            .model("sale.sale", "create", vec![json!([values])], None)
-            .await?,
-    )?;
-    let id = *ids
-        .first()
-        .ok_or_else(|| ErpError::BadResponse("sale.sale.create returned no id".into()))?;
+    let id = create_one(session, "sale.sale", values).await?;
     tracing::info!(key = %group.key, sale = id, "refund booked in Tryton as a return sale");
     Ok(Found {
         id,
@@ -283,23 +271,14 @@ async fn complete(
     created: bool,
 ) -> Result<RefundDocument, ErpError> {
     let session = &tryton.session;
-    let rows = read_many(
+    let fields = json!(["shipment_returns", "invoices", "total_amount"]);
+    let row = &sales::read_sale(tryton, sale.id, fields).await?;
+    let returns = read_linked(
         session,
-        "sale.sale",
-        &[sale.id],
-        json!(["shipment_returns", "invoices", "total_amount"]),
-        None,
-    )
-    .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ErpError::Missing(format!("sale {} vanished", sale.id)))?;
-    let returns = read_many(
-        session,
+        row,
+        "shipment_returns",
         "stock.shipment.out.return",
-        &to_ids(field(row, "shipment_returns"))?,
         json!(["state"]),
-        None,
     )
     .await?;
     for shipment in &returns {
@@ -314,12 +293,12 @@ async fn complete(
         }
     }
     sales::on_unposted_invoices(tryton, row, "post").await?;
-    let numbered = read_many(
+    let numbered = read_linked(
         session,
+        row,
+        "invoices",
         "account.invoice",
-        &to_ids(field(row, "invoices"))?,
         json!(["number"]),
-        None,
     )
     .await?;
     Ok(RefundDocument {

@@ -15,9 +15,9 @@ use serde_json::{Map, Value, json};
 use plumb_common::{CurrencyCode, Decimal, Sku};
 
 use super::Tryton;
-use super::catalog::read_many;
+use super::catalog::{Page, create_one, read_linked, read_many, search_read};
 use super::values::{
-    date, decimal, field, to_decimal_or_zero, to_id, to_ids, to_rows, to_sku, to_text,
+    date, decimal, field, related, to_decimal_or_zero, to_id, to_ids, to_sku, to_text,
 };
 use crate::erp::{
     Address, BookedLine, BookedOrder, CancelOutcome, Customer, ErpError, OrderState, SalesOrder,
@@ -40,23 +40,15 @@ pub struct Found {
 /// The sale whose reference is `key`, if any (cancelled ones included: a cancelled order
 /// must not be booked again).
 pub async fn find(tryton: &Tryton, key: &str) -> Result<Option<Found>, ErpError> {
-    let rows = to_rows(
-        tryton
-            .session
-            .model(
-                "sale.sale",
-                "search_read",
-                vec![
-                    json!([["reference", "=", key]]),
-                    json!(0),
-                    Value::Null,
-                    json!([["id", "ASC"]]),
-                    json!(["number", "state"]),
-                ],
-                None,
-            )
-            .await?,
-    )?;
+    let rows = search_read(
+        &tryton.session,
+        "sale.sale",
+        json!([["reference", "=", key]]),
+        Page::by_id(),
+        json!(["number", "state"]),
+        None,
+    )
+    .await?;
     if rows.len() > 1 {
         tracing::warn!(
             key,
@@ -91,12 +83,12 @@ pub async fn on_unposted_invoices(
     document: &Map<String, Value>,
     name: &str,
 ) -> Result<(), ErpError> {
-    let invoices = read_many(
+    let invoices = read_linked(
         &tryton.session,
+        document,
+        "invoices",
         "account.invoice",
-        &to_ids(field(document, "invoices"))?,
         json!(["state"]),
-        None,
     )
     .await?;
     let unposted: Vec<i64> = invoices
@@ -110,22 +102,25 @@ pub async fn on_unposted_invoices(
     button(tryton, "account.invoice", name, &unposted).await
 }
 
+/// `fields` of sale `id`, which must exist.
+pub async fn read_sale(
+    tryton: &Tryton,
+    id: i64,
+    fields: Value,
+) -> Result<Map<String, Value>, ErpError> {
+    read_many(&tryton.session, "sale.sale", &[id], fields, None)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ErpError::Missing(format!("sale {id} vanished from Tryton")))
+}
+
 async fn state(tryton: &Tryton, id: i64) -> Result<Found, ErpError> {
-    let rows = read_many(
-        &tryton.session,
-        "sale.sale",
-        &[id],
-        json!(["number", "state"]),
-        None,
-    )
-    .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ErpError::Missing(format!("sale {id} vanished from Tryton")))?;
+    let row = read_sale(tryton, id, json!(["number", "state"])).await?;
     Ok(Found {
         id,
-        number: to_text(field(row, "number")),
-        state: to_text(field(row, "state")).unwrap_or_default(),
+        number: to_text(field(&row, "number")),
+        state: to_text(field(&row, "state")).unwrap_or_default(),
     })
 }
 
@@ -173,15 +168,7 @@ pub async fn create(tryton: &Tryton, order: &SalesOrder) -> Result<SalesOrderRef
         )));
     }
     let values = sale_values(tryton, order, &key).await?;
-    let ids = to_ids(
-        &tryton
-            .session
-            .model("sale.sale", "create", vec![json!([values])], None)
-            .await?,
-    )?;
-    let id = *ids
-        .first()
-        .ok_or_else(|| ErpError::BadResponse("sale.sale.create returned no id".into()))?;
+    let id = create_one(&tryton.session, "sale.sale", values).await?;
     tracing::info!(%key, sale = id, "order booked in Tryton");
     let done = finish(
         tryton,
@@ -352,22 +339,19 @@ async fn party(tryton: &Tryton, customer: &Customer) -> Result<i64, ErpError> {
 async fn find_or_create_party(tryton: &Tryton, customer: &Customer) -> Result<i64, ErpError> {
     let session = &tryton.session;
     if let Some(email) = customer.email.as_deref().filter(|e| !e.is_empty()) {
-        let rows = to_rows(
-            session
-                .model(
-                    "party.contact_mechanism",
-                    "search_read",
-                    vec![
-                        json!([["type", "=", "email"], ["value", "=", email]]),
-                        json!(0),
-                        json!(1),
-                        json!([["id", "ASC"]]),
-                        json!(["party"]),
-                    ],
-                    None,
-                )
-                .await?,
-        )?;
+        let page = Page {
+            limit: Some(1),
+            ..Page::by_id()
+        };
+        let rows = search_read(
+            session,
+            "party.contact_mechanism",
+            json!([["type", "=", "email"], ["value", "=", email]]),
+            page,
+            json!(["party"]),
+            None,
+        )
+        .await?;
         if let Some(row) = rows.first() {
             return to_id(field(row, "party"));
         }
@@ -387,19 +371,8 @@ async fn find_or_create_party(tryton: &Tryton, customer: &Customer) -> Result<i6
     if let Some(phone) = customer.phone.as_deref().filter(|p| !p.is_empty()) {
         mechanisms.push(json!({"type": "phone", "value": phone}));
     }
-    let ids = to_ids(
-        &session
-            .model(
-                "party.party",
-                "create",
-                vec![json!([{"name": name, "contact_mechanisms": [["create", mechanisms]]}])],
-                None,
-            )
-            .await?,
-    )?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| ErpError::BadResponse("party.party.create returned no id".into()))
+    let values = json!({"name": name, "contact_mechanisms": [["create", mechanisms]]});
+    create_one(session, "party.party", values).await
 }
 
 /// The party's address matching `address` (street, postal code, city), created if new.
@@ -438,14 +411,7 @@ async fn address(
     if let Some(id) = found.first() {
         return Ok(*id);
     }
-    let ids = to_ids(
-        &session
-            .model("party.address", "create", vec![json!([values])], None)
-            .await?,
-    )?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| ErpError::BadResponse("party.address.create returned no id".into()))
+    create_one(session, "party.address", json!(values)).await
 }
 
 fn order_state(state: &str) -> OrderState {
@@ -463,10 +429,9 @@ pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, E
     let Some(found) = find(tryton, &key).await? else {
         return Ok(None);
     };
-    let rows = read_many(
-        session,
-        "sale.sale",
-        &[found.id],
+    let row = &read_sale(
+        tryton,
+        found.id,
         json!([
             "number",
             "state",
@@ -477,26 +442,15 @@ pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, E
             "total_amount",
             "lines"
         ]),
-        None,
     )
     .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ErpError::Missing(format!("sale {} vanished", found.id)))?;
-    let dotted = |name: &str, sub: &str| {
-        field(row, name)
-            .as_object()
-            .and_then(|o| o.get(sub))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let currency = dotted("currency.", "code").unwrap_or_default();
+    let currency = to_text(related(row, "currency.code")).unwrap_or_default();
     let currency = CurrencyCode::new(currency).map_err(|e| ErpError::BadResponse(e.to_string()))?;
-    let line_ids = to_ids(field(row, "lines"))?;
-    let lines = read_many(
+    let lines = read_linked(
         session,
+        row,
+        "lines",
         "sale.line",
-        &line_ids,
         json!([
             "product.suffix_code",
             "description",
@@ -506,7 +460,6 @@ pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, E
             "taxes",
             "sequence"
         ]),
-        None,
     )
     .await?;
     let tax_ids: BTreeSet<i64> = lines
@@ -526,11 +479,8 @@ pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, E
     .collect();
     let mut booked = Vec::with_capacity(lines.len());
     for line in &lines {
-        let sku = field(line, "product.")
-            .as_object()
-            .and_then(|p| to_sku(p.get("suffix_code").unwrap_or(&Value::Null)));
         booked.push(BookedLine {
-            sku,
+            sku: to_sku(related(line, "product.suffix_code")),
             description: to_text(field(line, "description")).unwrap_or_default(),
             quantity: to_decimal_or_zero(field(line, "quantity"))?,
             unit_price: to_decimal_or_zero(field(line, "unit_price"))?,
@@ -555,7 +505,7 @@ pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, E
         shopify_order_id,
         state: order_state(&found.state),
         currency,
-        warehouse: dotted("warehouse.", "code"),
+        warehouse: to_text(related(row, "warehouse.code")),
         lines: booked,
         untaxed: to_decimal_or_zero(field(row, "untaxed_amount"))?,
         tax: to_decimal_or_zero(field(row, "tax_amount"))?,
@@ -586,24 +536,13 @@ pub async fn cancel(tryton: &Tryton, shopify_order_id: u64) -> Result<CancelOutc
         }
         _ => {}
     }
-    let session = &tryton.session;
-    let sale = read_many(
-        session,
-        "sale.sale",
-        &[found.id],
-        json!(["shipments", "invoices"]),
-        None,
-    )
-    .await?;
-    let sale = sale
-        .first()
-        .ok_or_else(|| ErpError::Missing(format!("sale {} vanished", found.id)))?;
-    let shipments = read_many(
-        session,
+    let sale = &read_sale(tryton, found.id, json!(["shipments", "invoices"])).await?;
+    let shipments = read_linked(
+        &tryton.session,
+        sale,
+        "shipments",
         "stock.shipment.out",
-        &to_ids(field(sale, "shipments"))?,
         json!(["state", "number"]),
-        None,
     )
     .await?;
     let mut pending = Vec::new();

@@ -5,27 +5,19 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use plumb_common::Decimal;
 
 use super::Tryton;
-use super::catalog::read_many;
+use super::catalog::{Page, read_many, search_read};
 use super::cursor::Watermark;
 use super::values::{
-    datetime, field, to_date, to_datetime, to_decimal_or_zero, to_id, to_ids, to_rows, to_sku,
+    datetime, field, related, to_date, to_datetime, to_decimal_or_zero, to_id, to_ids, to_sku,
     to_text,
 };
 use super::{READ_BATCH, id_chunks};
 use crate::erp::{Cursor, ErpError, Shipment, ShipmentChanges, ShipmentLine};
-
-fn dotted(row: &serde_json::Map<String, Value>, name: &str, sub: &str) -> Option<String> {
-    field(row, name)
-        .as_object()
-        .and_then(|o| o.get(sub))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
 
 /// Shipments changed since `cursor`.
 pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, ErpError> {
@@ -35,30 +27,25 @@ pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, 
     if let Some(since) = mark.since(tryton.overlap) {
         domain.push(json!(["write_date", ">=", datetime(since)]));
     }
-    let rows = to_rows(
-        session
-            .model(
-                "stock.shipment.out",
-                "search_read",
-                vec![
-                    json!(domain),
-                    json!(0),
-                    Value::Null,
-                    json!([["write_date", "ASC"], ["id", "ASC"]]),
-                    json!([
-                        "number",
-                        "write_date",
-                        "warehouse.code",
-                        "carrier.party.name",
-                        "shipping_reference",
-                        "effective_date",
-                        "outgoing_moves"
-                    ]),
-                ],
-                None,
-            )
-            .await?,
-    )?;
+    let page = Page::ordered(json!([["write_date", "ASC"], ["id", "ASC"]]));
+    let fields = json!([
+        "number",
+        "write_date",
+        "warehouse.code",
+        "carrier.party.name",
+        "shipping_reference",
+        "effective_date",
+        "outgoing_moves"
+    ]);
+    let rows = search_read(
+        session,
+        "stock.shipment.out",
+        json!(domain),
+        page,
+        fields,
+        None,
+    )
+    .await?;
     let keys = rows
         .iter()
         .map(|row| {
@@ -91,9 +78,7 @@ pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, 
     .iter()
     .filter(|m| field(m, "state").as_str() != Some("cancelled"))
     .filter_map(|m| {
-        let sku = field(m, "product.")
-            .as_object()
-            .and_then(|p| to_sku(p.get("suffix_code").unwrap_or(&Value::Null)))?;
+        let sku = to_sku(related(m, "product.suffix_code"))?;
         let quantity = to_decimal_or_zero(field(m, "quantity")).unwrap_or(Decimal::ZERO);
         Some((to_id(field(m, "id")).ok()?, ShipmentLine { sku, quantity }))
     })
@@ -106,12 +91,8 @@ pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, 
             erp_id: id.to_string(),
             number: to_text(field(row, "number")),
             shopify_order_id: orders.get(&id).copied(),
-            warehouse: dotted(row, "warehouse.", "code"),
-            carrier: field(row, "carrier.")
-                .get("party.")
-                .and_then(|party| party.get("name"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            warehouse: to_text(related(row, "warehouse.code")),
+            carrier: to_text(related(row, "carrier.party.name")),
             tracking_number: to_text(field(row, "shipping_reference"))
                 .filter(|t| !t.trim().is_empty()),
             tracking_url: None,
@@ -132,23 +113,15 @@ pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, 
 async fn shopify_orders(tryton: &Tryton, shipments: &[i64]) -> Result<HashMap<i64, u64>, ErpError> {
     let mut out = HashMap::new();
     for chunk in id_chunks(shipments, READ_BATCH) {
-        let sales = to_rows(
-            tryton
-                .session
-                .model(
-                    "sale.sale",
-                    "search_read",
-                    vec![
-                        json!([["shipments", "in", chunk]]),
-                        json!(0),
-                        Value::Null,
-                        Value::Null,
-                        json!(["reference", "shipments"]),
-                    ],
-                    None,
-                )
-                .await?,
-        )?;
+        let sales = search_read(
+            &tryton.session,
+            "sale.sale",
+            json!([["shipments", "in", chunk]]),
+            Page::all(),
+            json!(["reference", "shipments"]),
+            None,
+        )
+        .await?;
         for sale in sales {
             let Some(order) = to_text(field(&sale, "reference")).and_then(|r| {
                 r.strip_prefix("shopify:")

@@ -14,72 +14,24 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use plumb_common::{Decimal, Sku};
 
-use super::READ_BATCH;
 use super::Tryton;
 use super::catalog::{Page, WarehouseInfo, context, read_many, search_read};
 use super::cursor::Watermark;
-use super::values::{datetime, field, to_datetime, to_decimal_or_zero, to_id, to_sku};
+use super::values::{datetime, field, related, to_datetime, to_decimal_or_zero, to_id, to_sku};
 use crate::erp::{Cursor, ErpError, Selection, StockChanges, StockLevel};
 
-/// Products with a SKU, as (id, SKU).
+/// Goods with a SKU, as (id, SKU).
 async fn products(tryton: &Tryton, skus: Selection<'_>) -> Result<Vec<(i64, Sku)>, ErpError> {
-    let mut out = Vec::new();
-    let mut read = |rows: Vec<Map<String, Value>>| -> Result<(), ErpError> {
-        for row in rows {
-            if let Some(sku) = to_sku(field(&row, "suffix_code")) {
-                out.push((to_id(field(&row, "id"))?, sku));
-            }
-        }
-        Ok(())
-    };
-    match skus {
-        Selection::All => {
-            let mut offset = 0;
-            loop {
-                let page = Page {
-                    offset,
-                    limit: Some(READ_BATCH),
-                    order: json!([["id", "ASC"]]),
-                };
-                let rows = search_read(
-                    &tryton.session,
-                    "product.product",
-                    json!([["type", "=", "goods"], ["suffix_code", "!=", null]]),
-                    page,
-                    json!(["suffix_code"]),
-                    None,
-                )
-                .await?;
-                let count = rows.len();
-                read(rows)?;
-                if count < READ_BATCH {
-                    break;
-                }
-                offset += READ_BATCH;
-            }
-        }
-        Selection::Skus(skus) => {
-            let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
-            for chunk in names.chunks(READ_BATCH) {
-                read(
-                    search_read(
-                        &tryton.session,
-                        "product.product",
-                        json!([["type", "=", "goods"], ["suffix_code", "in", chunk]]),
-                        Page {
-                            order: json!([["id", "ASC"]]),
-                            ..Page::all()
-                        },
-                        json!(["suffix_code"]),
-                        None,
-                    )
-                    .await?,
-                )?;
-            }
+    let goods = [json!(["type", "=", "goods"])];
+    let rows = super::products::search(tryton, &goods, skus, json!(["suffix_code"]), None).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(sku) = to_sku(field(&row, "suffix_code")) {
+            out.push((to_id(field(&row, "id"))?, sku));
         }
     }
     Ok(out)
@@ -228,10 +180,7 @@ async fn moves(
         Some(since) => json!([["write_date", ">=", datetime(since)]]),
         None => json!([]),
     };
-    let page = Page {
-        order: json!([["write_date", "ASC"], ["id", "ASC"]]),
-        ..Page::all()
-    };
+    let page = Page::ordered(json!([["write_date", "ASC"], ["id", "ASC"]]));
     let fields = json!([
         "product.suffix_code",
         "from_location",
@@ -246,9 +195,7 @@ async fn moves(
                 Value::Null => field(row, "create_date"),
                 value => value,
             };
-            let sku = field(row, "product.")
-                .as_object()
-                .and_then(|p| to_sku(p.get("suffix_code").unwrap_or(&Value::Null)));
+            let sku = to_sku(related(row, "product.suffix_code"));
             Ok((
                 to_id(field(row, "id"))?,
                 to_datetime(written)?,

@@ -154,6 +154,21 @@ pub fn field<'r>(row: &'r serde_json::Map<String, Value>, name: &str) -> &'r Val
     row.get(name).unwrap_or(&Value::Null)
 }
 
+/// A field read through relations: Tryton answers a dotted name such as
+/// `carrier.party.name` as `{"carrier.": {"party.": {"name": ...}}}`. `null` when any step
+/// is absent.
+pub fn related<'r>(row: &'r serde_json::Map<String, Value>, name: &str) -> &'r Value {
+    let Some((first, mut rest)) = name.split_once('.') else {
+        return field(row, name);
+    };
+    let mut value = field(row, &format!("{first}."));
+    while let Some((step, tail)) = rest.split_once('.') {
+        value = value.get(format!("{step}.")).unwrap_or(&Value::Null);
+        rest = tail;
+    }
+    value.get(rest).unwrap_or(&Value::Null)
+}
+
 /// A SKU field: `None` for products without one (services, templates).
 pub fn to_sku(value: &Value) -> Option<Sku> {
     value.as_str().and_then(|text| Sku::new(text).ok())
@@ -173,6 +188,21 @@ mod tests {
             Decimal::from_str("0.1").unwrap()
         );
         assert!(to_decimal(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn related_fields_follow_each_step() {
+        let row = json!({
+            "id": 1,
+            "product.": {"suffix_code": "A-1"},
+            "carrier.": {"party.": {"name": "Post"}},
+        });
+        let row = row.as_object().unwrap();
+        assert_eq!(related(row, "id"), &json!(1));
+        assert_eq!(related(row, "product.suffix_code"), &json!("A-1"));
+        assert_eq!(related(row, "carrier.party.name"), &json!("Post"));
+        assert_eq!(related(row, "carrier.party.code"), &Value::Null);
+        assert_eq!(related(row, "warehouse.code"), &Value::Null);
     }
 
     #[test]
