@@ -57,10 +57,10 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         "taxLines" => Out::List(Vec::new()),
         "discountApplications" | "shippingLines" => connection(info, Vec::new())?,
         "paymentGatewayNames" => Out::List(vec!["manual".into()]),
-        // Orders may have no customer or addresses: null is a real value here.
-        "customer" | "shippingAddress" | "billingAddress" | "poNumber" | "sourceIdentifier" => {
-            Out::Null
-        }
+        "customer" => customer(&order.email),
+        "shippingAddress" | "billingAddress" => address(&order.email),
+        // Sandbox orders are online orders: no point-of-sale location.
+        "retailLocation" | "poNumber" | "sourceIdentifier" => Out::Null,
         "tags" | "discountCodes" | "customAttributes" => Out::List(Vec::new()),
         "phone" | "clientIp" | "discountCode" => Out::Null,
         "requiresShipping" => true.into(),
@@ -138,6 +138,45 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         ),
         _ => return Err(unimplemented("Order", field)),
     })
+}
+
+/// The sandbox's customer of an order: one per e-mail address, its id drawn from the
+/// address (FNV-1a, kept below 2^53 so JavaScript clients could read it too).
+fn customer(email: &str) -> Out {
+    let id = email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    }) >> 11;
+    let first_name = email.split('@').next().unwrap_or(email);
+    Record::new("Customer")
+        .with("id", gid("Customer", id))
+        .with("firstName", first_name)
+        .with("lastName", "Sandbox")
+        .with(
+            "defaultEmailAddress",
+            Record::new("CustomerEmailAddress")
+                .with("emailAddress", email)
+                .out(),
+        )
+        .with("defaultPhoneNumber", Out::Null)
+        .out()
+}
+
+/// The one address every sandbox order ships to and bills to, in the buyer's name.
+fn address(email: &str) -> Out {
+    let first_name = email.split('@').next().unwrap_or(email);
+    Record::new("MailingAddress")
+        .with("name", format!("{first_name} Sandbox"))
+        .with("firstName", first_name)
+        .with("lastName", "Sandbox")
+        .with("company", Out::Null)
+        .with("address1", "1 Main St")
+        .with("address2", Out::Null)
+        .with("zip", "10001")
+        .with("city", "New York")
+        .with("provinceCode", "NY")
+        .with("countryCodeV2", "US")
+        .with("phone", Out::Null)
+        .out()
 }
 
 /// `LineItem`.
