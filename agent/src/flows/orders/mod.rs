@@ -4,4 +4,5 @@
 //!   parsed with a precise reason when they do not fit; personal data redaction.
 //! - [`mapping`]: payloads as the ERP's sales orders and refunds, checked to the cent.
 
+pub mod mapping;
 pub mod payload;
