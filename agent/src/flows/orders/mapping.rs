@@ -739,15 +739,35 @@ fn refund_lines(
         return Vec::new();
     };
     let subtotal = shop(&item.subtotal_set);
-    split_in_cents(subtotal, item.quantity)
+    let parts = split_in_cents(subtotal, item.quantity);
+    // the taxes follow the amounts: each part but the last its share, the last the rest
+    let mut left = taxes.clone();
+    let last = parts.len().saturating_sub(1);
+    parts
         .into_iter()
-        .map(|(quantity, unit_amount)| {
+        .enumerate()
+        .map(|(i, (quantity, unit_amount))| {
             let part = unit_amount * Decimal::from(quantity);
+            let taxes = if i == last {
+                left.clone()
+            } else {
+                let share: Vec<TaxLine> = taxes
+                    .iter()
+                    .map(|tax| TaxLine {
+                        amount: (tax.amount * part / subtotal).round_dp(tax.amount.scale()),
+                        ..tax.clone()
+                    })
+                    .collect();
+                for (rest, taken) in left.iter_mut().zip(&share) {
+                    rest.amount -= taken.amount;
+                }
+                share
+            };
             RefundLine {
                 sku: sku.clone(),
                 quantity: Decimal::from(quantity),
                 unit_amount,
-                taxes: share(&taxes, part, subtotal, quantity == item.quantity),
+                taxes,
                 restock_warehouse: warehouse.clone(),
             }
         })
@@ -858,25 +878,6 @@ fn split_in_cents(subtotal: Decimal, quantity: i64) -> Vec<(i64, Decimal)> {
         (quantity - high_units, amount(low)),
         (high_units, amount(low + 1)),
     ]
-}
-
-/// The taxes of one part of a refunded line: the whole of them for the whole line, else
-/// in proportion to the part's amount (the first part rounded, the second the rest).
-fn share(taxes: &[TaxLine], part: Decimal, subtotal: Decimal, whole: bool) -> Vec<TaxLine> {
-    if whole || subtotal.is_zero() {
-        return taxes.to_vec();
-    }
-    taxes
-        .iter()
-        .map(|tax| {
-            let scale = tax.amount.scale();
-            let first = (tax.amount * part / subtotal).round_dp(scale);
-            TaxLine {
-                amount: first,
-                ..tax.clone()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
