@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use super::super::connection::connection;
 use super::super::objects::{Ctx, Out, Record, Ref, unimplemented};
-use super::super::state::{FinancialStatus, gid, iso};
+use super::super::state::{ADDRESS, FinancialStatus, Order, gid, iso};
 use super::{gone, money_bag};
 
 /// `Order`.
@@ -57,10 +57,11 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         "taxLines" => Out::List(Vec::new()),
         "discountApplications" | "shippingLines" => connection(info, Vec::new())?,
         "paymentGatewayNames" => Out::List(vec!["manual".into()]),
-        "customer" => customer(&order.email),
-        "shippingAddress" | "billingAddress" => address(&order.email),
-        // Sandbox orders are online orders: no point-of-sale location.
-        "retailLocation" | "poNumber" | "sourceIdentifier" => Out::Null,
+        "customer" => customer(order),
+        "shippingAddress" | "billingAddress" => address(order),
+        // the location the order was taken at, as the webhooks' `location_id` says
+        "retailLocation" => Ref::Location(order.location_id).into(),
+        "poNumber" | "sourceIdentifier" => Out::Null,
         "tags" | "discountCodes" | "customAttributes" => Out::List(Vec::new()),
         "phone" | "clientIp" | "discountCode" => Out::Null,
         "requiresShipping" => true.into(),
@@ -140,41 +141,36 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
     })
 }
 
-/// The sandbox's customer of an order: one per e-mail address, its id drawn from the
-/// address (FNV-1a, kept below 2^53 so JavaScript clients could read it too).
-fn customer(email: &str) -> Out {
-    let id = email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    }) >> 11;
-    let first_name = email.split('@').next().unwrap_or(email);
+/// The order's buyer (see [`Order::customer_id`]).
+fn customer(order: &Order) -> Out {
     Record::new("Customer")
-        .with("id", gid("Customer", id))
-        .with("firstName", first_name)
+        .with("id", gid("Customer", order.customer_id()))
+        .with("firstName", order.first_name())
         .with("lastName", "Sandbox")
         .with(
             "defaultEmailAddress",
             Record::new("CustomerEmailAddress")
-                .with("emailAddress", email)
+                .with("emailAddress", order.email.as_str())
                 .out(),
         )
         .with("defaultPhoneNumber", Out::Null)
         .out()
 }
 
-/// The one address every sandbox order ships to and bills to, in the buyer's name.
-fn address(email: &str) -> Out {
-    let first_name = email.split('@').next().unwrap_or(email);
+/// The one address of every sandbox order ([`ADDRESS`]), in the buyer's name.
+fn address(order: &Order) -> Out {
+    let field = |key: &str| ADDRESS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
     Record::new("MailingAddress")
-        .with("name", format!("{first_name} Sandbox"))
-        .with("firstName", first_name)
+        .with("name", format!("{} Sandbox", order.first_name()))
+        .with("firstName", order.first_name())
         .with("lastName", "Sandbox")
         .with("company", Out::Null)
-        .with("address1", "1 Main St")
+        .with("address1", field("address1"))
         .with("address2", Out::Null)
-        .with("zip", "10001")
-        .with("city", "New York")
-        .with("provinceCode", "NY")
-        .with("countryCodeV2", "US")
+        .with("zip", field("zip"))
+        .with("city", field("city"))
+        .with("provinceCode", field("province_code"))
+        .with("countryCodeV2", field("country_code"))
         .with("phone", Out::Null)
         .out()
 }
