@@ -30,20 +30,19 @@ const ORDERS: [(&str, &str); 7] = [
     own!("shipping_discount.json"),
 ];
 
+/// WH-EAST at location 6001, WH-WEST at big_ids.json's location; gift cards on GIFT-CARD.
 fn rules() -> OrderRules {
+    let locations = [("WH-EAST", 6001), ("WH-WEST", 9_007_199_254_741_005)];
     OrderRules {
-        locations: vec![
-            LocationMapping {
-                erp_warehouse: "WH-EAST".into(),
-                shopify_location: 6001,
-            },
-            LocationMapping {
-                erp_warehouse: "WH-WEST".into(),
-                shopify_location: 9_007_199_254_741_005,
-            },
-        ],
-        default_warehouse: None,
-        gift_card_sku: Some(Sku::new("GIFT-CARD").expect("sku")),
+        locations: locations
+            .into_iter()
+            .map(|(warehouse, location)| LocationMapping {
+                erp_warehouse: warehouse.into(),
+                shopify_location: location,
+            })
+            .collect(),
+        gift_card_sku: Sku::new("GIFT-CARD").ok(),
+        ..OrderRules::default()
     }
 }
 
@@ -62,21 +61,16 @@ fn mapped(body: &str) -> (OrderPayload, SalesOrder) {
     (payload, sale)
 }
 
-async fn description(clerk: &Clerk<'_>, shopify_order_id: u64) -> Value {
-    let rows = clerk
-        .call(
-            "sale.sale",
-            "search_read",
-            vec![
-                json!([["reference", "=", format!("shopify:{shopify_order_id}")]]),
-                json!(0),
-                json!(1),
-                Value::Null,
-                json!(["description"]),
-            ],
-        )
-        .await;
-    rows[0]["description"].clone()
+/// The description of the sale booked for a Shopify order.
+async fn description(clerk: &Clerk<'_>, erp: &impl Erp, shopify_order_id: u64) -> Value {
+    let sale = erp
+        .sales_order(shopify_order_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|sale| sale.reference.erp_id.parse::<i64>().ok())
+        .expect("a booked sale");
+    clerk.read("sale.sale", &[sale], &["description"]).await[0]["description"].clone()
 }
 
 /// One test, the orders one after the other: they share a customer, and the last step
@@ -109,11 +103,11 @@ async fn every_own_order_books_to_shopifys_total_untaxed_and_tax() {
 
     let clerk = Clerk::new(server);
     assert_eq!(
-        description(&clerk, 5504).await,
+        description(&clerk, &erp, 5504).await,
         json!("Shopify order #1504, presented in EUR 34.72, paid by shopify_payments")
     );
     assert_eq!(
-        description(&clerk, 5503).await,
+        description(&clerk, &erp, 5503).await,
         json!("Shopify order #1503, paid by gift_card, shopify_payments")
     );
     let gift_cards = erp.sales_order(5503).await.unwrap().unwrap();

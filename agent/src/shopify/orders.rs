@@ -160,15 +160,18 @@ pub struct PhoneNumber {
     pub phone_number: Option<String>,
 }
 
-/// A postal address.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A postal address. Reads the webhooks' snake_case too (`first_name`, `country_code`),
+/// so an order's address is one type whichever way it came; what is absent is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct MailingAddress {
     /// Full name.
     pub name: Option<String>,
     /// First name.
+    #[serde(alias = "first_name")]
     pub first_name: Option<String>,
     /// Last name.
+    #[serde(alias = "last_name")]
     pub last_name: Option<String>,
     /// Company.
     pub company: Option<String>,
@@ -180,9 +183,11 @@ pub struct MailingAddress {
     pub zip: Option<String>,
     /// City.
     pub city: Option<String>,
-    /// Region code.
+    /// Region code ("NY").
+    #[serde(alias = "province_code")]
     pub province_code: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
+    #[serde(alias = "country_code")]
     pub country_code_v2: Option<String>,
     /// Phone.
     pub phone: Option<String>,

@@ -116,58 +116,76 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn charged(rate: &str, amount: &str) -> Charged {
-        Charged {
-            rate: dec(rate),
-            amount: dec(amount),
+    /// (net, quantity, [(rate, Shopify's amount)], the unit price booked, what Tryton then
+    /// computes: amount and taxes).
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+
+    fn book(case: Case) -> (Decimal, (Decimal, Vec<Decimal>)) {
+        let (net, quantity, taxes) = case;
+        let charged: Vec<Charged> = taxes
+            .iter()
+            .map(|(rate, amount)| Charged {
+                rate: dec(rate),
+                amount: dec(amount),
+            })
+            .collect();
+        let unit = unit_price(dec(net), dec(quantity), &charged);
+        let rates: Vec<Decimal> = charged.iter().map(|t| t.rate).collect();
+        (unit, tryton_line(dec(quantity), unit, &rates, 2))
+    }
+
+    #[test]
+    fn unit_prices_tryton_recomputes_shopifys_figures_from() {
+        let cases: [(Case, &str, &str, &[&str]); 4] = [
+            // divides: booked as it is
+            (
+                ("16.66", "4", &[("0.04", "0.67")]),
+                "4.165",
+                "16.66",
+                &["0.67"],
+            ),
+            // 31.00 over 3 units: 10.3333 x 3 = 30.9999, which Tryton rounds to 31.00
+            (
+                ("31.00", "3", &[("0.04", "1.24")]),
+                "10.3333",
+                "31.00",
+                &["1.24"],
+            ),
+            // 29.90 gross with 20 % included: Shopify's tax 4.98, so 24.92 net (not
+            // 29.90 / 1.2, which Tryton would tax 4.9833.. and book 24.92 + 4.98 = 29.90
+            // only by luck)
+            (
+                ("24.92", "1", &[("0.2", "4.98")]),
+                "24.92",
+                "24.92",
+                &["4.98"],
+            ),
+            // 29.00 x 4.5 % = 1.305: Shopify charged 1.31, Tryton rounds a half to even
+            // (1.30) unless the price is a hundredth of a cent above
+            (
+                ("29.00", "1", &[("0.04", "1.16"), ("0.045", "1.31")]),
+                "29.0001",
+                "29.00",
+                &["1.16", "1.31"],
+            ),
+        ];
+        for (case, unit, amount, taxes) in cases {
+            let taxes: Vec<Decimal> = taxes.iter().map(|t| dec(t)).collect();
+            assert_eq!(book(case), (dec(unit), (dec(amount), taxes)), "{case:?}");
         }
-    }
-
-    #[test]
-    fn a_price_that_divides_is_booked_as_it_is() {
-        let unit = unit_price(dec("16.66"), dec("4"), &[charged("0.04", "0.67")]);
-        assert_eq!(unit, dec("4.165"));
-    }
-
-    #[test]
-    fn a_half_cent_lands_where_shopify_rounded_it() {
-        // 29.00 x 4.5 % = 1.305: Shopify says 1.31, Tryton would round to even, 1.30
-        let taxes = [charged("0.04", "1.16"), charged("0.045", "1.31")];
-        assert_eq!(
-            tryton_line(dec("1"), dec("29.00"), &[dec("0.04"), dec("0.045")], 2).1,
-            vec![dec("1.16"), dec("1.30")]
-        );
-        let unit = unit_price(dec("29.00"), dec("1"), &taxes);
-        assert_eq!(unit, dec("29.0001"));
-        let (amount, computed) = tryton_line(dec("1"), unit, &[dec("0.04"), dec("0.045")], 2);
-        assert_eq!(
-            (amount, computed),
-            (dec("29.00"), vec![dec("1.16"), dec("1.31")])
-        );
-    }
-
-    #[test]
-    fn a_net_that_does_not_divide_rounds_back_to_itself() {
-        // 31.00 over 3 units: 10.3333 x 3 = 30.9999, booked as 31.00
-        let unit = unit_price(dec("31.00"), dec("3"), &[charged("0.04", "1.24")]);
-        assert_eq!(unit, dec("10.3333"));
-        assert_eq!(
-            tryton_line(dec("3"), unit, &[dec("0.04")], 2),
-            (dec("31.00"), vec![dec("1.24")])
-        );
-    }
-
-    #[test]
-    fn tax_included_nets_are_shopifys_gross_less_shopifys_tax() {
-        // 29.90 gross at 20 % included: Shopify's tax 4.98, net 24.92 (not 29.90 / 1.2)
-        let unit = unit_price(dec("24.92"), dec("1"), &[charged("0.2", "4.98")]);
-        assert_eq!(unit, dec("24.92"));
+        // Tryton itself, at 29.00
+        let (_, taxes) = tryton_line(dec("1"), dec("29.00"), &[dec("0.04"), dec("0.045")], 2);
+        assert_eq!(taxes, vec![dec("1.16"), dec("1.30")]);
     }
 
     #[test]
     fn what_cannot_be_reached_books_the_nearest_price() {
         // a tax Shopify says is 5.00 on 10.00 at 4 % is out of reach
-        let unit = unit_price(dec("10.00"), dec("1"), &[charged("0.04", "5.00")]);
+        let (unit, _) = book(("10.00", "1", &[("0.04", "5.00")]));
         assert_eq!(unit, dec("10.0000"));
     }
 

@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use plumb_common::{CurrencyCode, Decimal, Sku};
 
 use super::payload::{
-    AddressPayload, DiscountAllocation, LineItem, OrderPayload, RefundLineItem, RefundPayload,
+    DiscountAllocation, LineItem, OrderPayload, RefundLineItem, RefundPayload,
     TaxLine as TaxPayload,
 };
 use crate::config::LocationMapping;
@@ -32,6 +32,7 @@ use crate::erp::{
     TaxLine,
 };
 use crate::shopify::money::MoneyBag;
+use crate::shopify::orders::MailingAddress;
 use crate::store::Failure;
 
 /// What the mapping needs from the configuration.
@@ -279,7 +280,7 @@ fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
     text(Some(&name))
 }
 
-fn address(address: &AddressPayload) -> Option<Address> {
+fn address(address: &MailingAddress) -> Option<Address> {
     let street = [
         text(address.address1.as_deref()),
         text(address.address2.as_deref()),
@@ -296,7 +297,7 @@ fn address(address: &AddressPayload) -> Option<Address> {
         postal_code: text(address.zip.as_deref()).unwrap_or_default(),
         city: text(address.city.as_deref()).unwrap_or_default(),
         region: text(address.province_code.as_deref()),
-        country: text(address.country_code.as_deref()),
+        country: text(address.country_code_v2.as_deref()),
     };
     (mapped != Address::default()).then_some(mapped)
 }
@@ -512,36 +513,24 @@ pub fn sales_order(order: &OrderPayload, rules: &OrderRules) -> Result<SalesOrde
     })
 }
 
+/// The sum of `amount` over `items`.
+fn sum<T>(items: &[T], amount: impl Fn(&T) -> Decimal) -> Decimal {
+    items.iter().map(amount).sum()
+}
+
 /// The sum checks: the total and the tax, to the cent.
 fn check_sums(order: &OrderPayload, problems: &mut Problems) {
     let shown = Shown(order.total_price_set.shop_money.amount.scale().max(2));
-    let lines: Decimal = order
-        .line_items
-        .iter()
-        .map(|l| shop(&l.price_set) * Decimal::from(l.quantity))
-        .sum();
-    let line_discounts: Decimal = order
-        .line_items
-        .iter()
-        .map(|l| allocated(&l.discount_allocations))
-        .sum();
-    let shipping_discounts: Decimal = order
-        .shipping_lines
-        .iter()
-        .map(|l| allocated(&l.discount_allocations))
-        .sum();
-    let discounts = line_discounts + shipping_discounts;
-    let shipping: Decimal = order
-        .shipping_lines
-        .iter()
-        .map(|l| shop(&l.price_set))
-        .sum();
-    let line_tax: Decimal = order.line_items.iter().map(|l| taxed(&l.tax_lines)).sum();
-    let shipping_tax: Decimal = order
-        .shipping_lines
-        .iter()
-        .map(|l| taxed(&l.tax_lines))
-        .sum();
+    let lines = sum(&order.line_items, |l| {
+        shop(&l.price_set) * Decimal::from(l.quantity)
+    });
+    let discounts = sum(&order.line_items, |l| allocated(&l.discount_allocations))
+        + sum(&order.shipping_lines, |l| {
+            allocated(&l.discount_allocations)
+        });
+    let shipping = sum(&order.shipping_lines, |l| shop(&l.price_set));
+    let line_tax = sum(&order.line_items, |l| taxed(&l.tax_lines));
+    let shipping_tax = sum(&order.shipping_lines, |l| taxed(&l.tax_lines));
     let tax = line_tax + shipping_tax;
     let added_tax = if order.taxes_included {
         Decimal::ZERO

@@ -4,8 +4,8 @@
 //!
 //! Ids are `u64` read straight from the JSON integers (several exceed 2^53: nothing here
 //! goes through `f64`). Amounts are `*_set` money bags of decimal strings. Whatever Shopify
-//! may send as `null` or leave out is an `Option` or an empty list. Unknown fields are
-//! ignored: Shopify adds fields in every version.
+//! may send as `null` or leave out is an `Option` (serde reads a missing one as `None`) or
+//! an empty list. Unknown fields are ignored: Shopify adds fields in every version.
 //!
 //! The compliance topics need the personal data in a stored body: [`redact_order_body`]
 //! removes it, [`order_mentions`] tells whether a body concerns a customer or an order.
@@ -20,7 +20,7 @@ use serde_json::Value;
 use plumb_common::Decimal;
 
 use crate::shopify::money::{MoneyBag, TaxLine as GraphqlTaxLine};
-use crate::shopify::orders::{self as graphql, Order, PricingValue};
+use crate::shopify::orders::{self as graphql, MailingAddress, Order, PricingValue};
 use crate::store::Failure;
 
 /// A body that is not an order or refund webhook: not JSON at all, or JSON of another
@@ -115,34 +115,27 @@ pub struct OrderPayload {
     /// "#1001".
     pub name: String,
     /// The buyer's e-mail.
-    #[serde(default)]
     pub email: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
     /// When the sale happened (differs from `created_at` for imported orders).
-    #[serde(default)]
     pub processed_at: Option<DateTime<Utc>>,
     /// Cancelled, if it was.
-    #[serde(default)]
     pub cancelled_at: Option<DateTime<Utc>>,
     /// Why ("customer", "fraud", "inventory", "declined", "other", "staff").
-    #[serde(default)]
     pub cancel_reason: Option<String>,
     /// "pending", "paid", "partially_refunded", "refunded", "voided"...
-    #[serde(default)]
     pub financial_status: Option<String>,
     /// A test order.
     #[serde(default, deserialize_with = "null_default")]
     pub test: bool,
     /// The physical location a point-of-sale order was taken at.
-    #[serde(default)]
     pub location_id: Option<u64>,
     /// The shop's currency: the books' currency.
     pub currency: String,
     /// The buyer's currency.
-    #[serde(default)]
     pub presentment_currency: Option<String>,
     /// Whether prices include tax.
     #[serde(default, deserialize_with = "null_default")]
@@ -150,19 +143,14 @@ pub struct OrderPayload {
     /// The total as ordered.
     pub total_price_set: MoneyBag,
     /// Lines after discounts, before shipping and tax.
-    #[serde(default)]
     pub subtotal_price_set: Option<MoneyBag>,
     /// All taxes.
-    #[serde(default)]
     pub total_tax_set: Option<MoneyBag>,
     /// All discounts.
-    #[serde(default)]
     pub total_discounts_set: Option<MoneyBag>,
     /// Shipping.
-    #[serde(default)]
     pub total_shipping_price_set: Option<MoneyBag>,
     /// The total after edits and refunds.
-    #[serde(default)]
     pub current_total_price_set: Option<MoneyBag>,
     /// The order's taxes, summed by title.
     #[serde(default, deserialize_with = "null_default")]
@@ -177,14 +165,11 @@ pub struct OrderPayload {
     #[serde(default, deserialize_with = "null_default")]
     pub shipping_lines: Vec<ShippingLine>,
     /// The buyer, when the order has one.
-    #[serde(default)]
     pub customer: Option<CustomerPayload>,
     /// Where the invoice goes.
-    #[serde(default)]
-    pub billing_address: Option<AddressPayload>,
+    pub billing_address: Option<MailingAddress>,
     /// Where the goods go.
-    #[serde(default)]
-    pub shipping_address: Option<AddressPayload>,
+    pub shipping_address: Option<MailingAddress>,
     /// The gateways paid through; `gift_card` is a gift card tender, not a discount.
     #[serde(default, deserialize_with = "null_default")]
     pub payment_gateway_names: Vec<String>,
@@ -206,28 +191,21 @@ pub struct TaxLine {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DiscountApplication {
     /// "discount_code", "manual", "script", "automatic".
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
     /// "across", "each", "one".
-    #[serde(default)]
     pub allocation_method: Option<String>,
     /// "all", "entitled", "explicit".
-    #[serde(default)]
     pub target_selection: Option<String>,
     /// "line_item", "shipping_line".
-    #[serde(default)]
     pub target_type: Option<String>,
     /// "fixed_amount" or "percentage".
-    #[serde(default)]
     pub value_type: Option<String>,
     /// The amount or the percentage, as Shopify spells it ("10.0").
-    #[serde(default)]
     pub value: Option<String>,
     /// The code, for a discount code.
-    #[serde(default)]
     pub code: Option<String>,
     /// The title, for the other kinds.
-    #[serde(default)]
     pub title: Option<String>,
 }
 
@@ -246,27 +224,22 @@ pub struct LineItem {
     /// The line's id.
     pub id: u64,
     /// The variant's SKU when the line was ordered; `None` or empty if it had none.
-    #[serde(default)]
     pub sku: Option<String>,
     /// The product's title.
     #[serde(default)]
     pub title: String,
     /// The variant's title.
-    #[serde(default)]
     pub variant_title: Option<String>,
     /// Product and variant title, as the buyer saw them.
-    #[serde(default)]
     pub name: Option<String>,
     /// Units ordered.
     pub quantity: i64,
     /// Units after edits and refunds.
-    #[serde(default)]
     pub current_quantity: Option<i64>,
     /// Unit price before discounts.
     pub price_set: MoneyBag,
     /// Shopify's own sum of the line's discounts (deprecated by Shopify: the allocations
     /// are what counts).
-    #[serde(default)]
     pub total_discount_set: Option<MoneyBag>,
     /// The discounts falling on the line, order-level and line-level alike.
     #[serde(default, deserialize_with = "null_default")]
@@ -278,10 +251,8 @@ pub struct LineItem {
     #[serde(default, deserialize_with = "null_default")]
     pub gift_card: bool,
     /// The product, `None` once it was deleted.
-    #[serde(default)]
     pub product_id: Option<u64>,
     /// The variant, `None` once it was deleted.
-    #[serde(default)]
     pub variant_id: Option<u64>,
     /// Whether it ships.
     #[serde(default, deserialize_with = "null_default")]
@@ -295,17 +266,14 @@ pub struct LineItem {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ShippingLine {
     /// Its id.
-    #[serde(default)]
     pub id: Option<u64>,
     /// The method's title ("Standard").
     pub title: String,
     /// The carrier's code.
-    #[serde(default)]
     pub code: Option<String>,
     /// Price before discounts.
     pub price_set: MoneyBag,
     /// Price after discounts.
-    #[serde(default)]
     pub discounted_price_set: Option<MoneyBag>,
     /// The discounts falling on it.
     #[serde(default, deserialize_with = "null_default")]
@@ -321,54 +289,12 @@ pub struct CustomerPayload {
     /// The customer id.
     pub id: u64,
     /// E-mail.
-    #[serde(default)]
     pub email: Option<String>,
     /// First name.
-    #[serde(default)]
     pub first_name: Option<String>,
     /// Last name.
-    #[serde(default)]
     pub last_name: Option<String>,
     /// Phone.
-    #[serde(default)]
-    pub phone: Option<String>,
-}
-
-/// A postal address.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-pub struct AddressPayload {
-    /// Full name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// First name.
-    #[serde(default)]
-    pub first_name: Option<String>,
-    /// Last name.
-    #[serde(default)]
-    pub last_name: Option<String>,
-    /// Company.
-    #[serde(default)]
-    pub company: Option<String>,
-    /// Street.
-    #[serde(default)]
-    pub address1: Option<String>,
-    /// Street, second line.
-    #[serde(default)]
-    pub address2: Option<String>,
-    /// Postal code.
-    #[serde(default)]
-    pub zip: Option<String>,
-    /// City.
-    #[serde(default)]
-    pub city: Option<String>,
-    /// Region code ("NY").
-    #[serde(default)]
-    pub province_code: Option<String>,
-    /// ISO 3166-1 alpha-2 country code.
-    #[serde(default)]
-    pub country_code: Option<String>,
-    /// Phone.
-    #[serde(default)]
     pub phone: Option<String>,
 }
 
@@ -420,8 +346,8 @@ impl OrderPayload {
                 last_name: c.last_name.clone(),
                 phone: c.phone().map(str::to_owned),
             }),
-            billing_address: order.billing_address.as_ref().map(address),
-            shipping_address: order.shipping_address.as_ref().map(address),
+            billing_address: order.billing_address.clone(),
+            shipping_address: order.shipping_address.clone(),
             payment_gateway_names: order.payment_gateway_names.clone(),
         }
     }
@@ -500,22 +426,6 @@ fn shipping_line(line: &graphql::ShippingLine) -> ShippingLine {
     }
 }
 
-fn address(address: &graphql::MailingAddress) -> AddressPayload {
-    AddressPayload {
-        name: address.name.clone(),
-        first_name: address.first_name.clone(),
-        last_name: address.last_name.clone(),
-        company: address.company.clone(),
-        address1: address.address1.clone(),
-        address2: address.address2.clone(),
-        zip: address.zip.clone(),
-        city: address.city.clone(),
-        province_code: address.province_code.clone(),
-        country_code: address.country_code_v2.clone(),
-        phone: address.phone.clone(),
-    }
-}
-
 /// A refund, as `refunds/create` sends it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RefundPayload {
@@ -526,10 +436,8 @@ pub struct RefundPayload {
     /// Created.
     pub created_at: DateTime<Utc>,
     /// When it was processed.
-    #[serde(default)]
     pub processed_at: Option<DateTime<Utc>>,
     /// The merchant's note.
-    #[serde(default)]
     pub note: Option<String>,
     /// The refunded lines.
     #[serde(default, deserialize_with = "null_default")]
@@ -578,14 +486,12 @@ pub struct RefundLineItem {
     /// What happens to the units.
     pub restock_type: RestockType,
     /// Where restocked units go back to.
-    #[serde(default)]
     pub location_id: Option<u64>,
     /// The amount refunded for the units, after their discounts, before tax.
     pub subtotal_set: MoneyBag,
     /// The tax refunded on them.
     pub total_tax_set: MoneyBag,
     /// The order's line, as it was.
-    #[serde(default)]
     pub line_item: Option<LineItem>,
 }
 
@@ -593,15 +499,12 @@ pub struct RefundLineItem {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RefundShippingLine {
     /// Its id.
-    #[serde(default)]
     pub id: Option<u64>,
     /// The order's shipping line.
-    #[serde(default)]
     pub shipping_line_id: Option<u64>,
     /// Refunded, before tax.
     pub subtotal_amount_set: MoneyBag,
     /// Its tax.
-    #[serde(default)]
     pub total_tax_amount_set: Option<MoneyBag>,
 }
 
@@ -609,17 +512,14 @@ pub struct RefundShippingLine {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OrderAdjustment {
     /// Its id.
-    #[serde(default)]
     pub id: Option<u64>,
     /// "shipping_refund" or "refund_discrepancy".
     pub kind: String,
     /// Why, in words.
-    #[serde(default)]
     pub reason: Option<String>,
     /// The amount (negative: money back to the buyer).
     pub amount_set: MoneyBag,
     /// Its tax.
-    #[serde(default)]
     pub tax_amount_set: Option<MoneyBag>,
 }
 
@@ -631,16 +531,13 @@ pub struct Transaction {
     /// "refund".
     pub kind: String,
     /// "bogus", "shopify_payments", "gift_card"...
-    #[serde(default)]
     pub gateway: Option<String>,
     /// "success", "failure", "pending".
-    #[serde(default)]
     pub status: Option<String>,
     /// The amount, in the transaction's currency.
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     /// Its currency, when Shopify says.
-    #[serde(default)]
     pub currency: Option<String>,
 }
 
@@ -959,7 +856,7 @@ mod tests {
         );
         assert_eq!(order.email, None);
         let shipping = order.shipping_address.unwrap();
-        assert_eq!(shipping.country_code.as_deref(), Some("US"));
+        assert_eq!(shipping.country_code_v2.as_deref(), Some("US"));
         assert_eq!(shipping.province_code.as_deref(), Some("KY"));
         assert_eq!(
             (shipping.name, shipping.address1, shipping.zip),
