@@ -26,49 +26,45 @@ use crate::store::Failure;
 /// A body that is not an order or refund webhook: not JSON at all, or JSON of another
 /// shape. Either way retrying cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PayloadError {
-    /// The body is not JSON.
-    #[error("the body is not JSON: {0}")]
-    NotJson(String),
-    /// JSON, but not the shape the topic needs.
-    #[error("the body is not {what}: at {path}: {message}")]
-    Shape {
-        /// What was expected ("a Shopify order").
-        what: &'static str,
-        /// Where it stopped matching: "`line_items[2].price_set`", or "the top level".
-        path: String,
-        /// serde's message ("missing field `shop_money`").
-        message: String,
-    },
+#[error("{message}")]
+pub struct PayloadError {
+    /// Where the JSON stopped matching the shape ("line_items[2].price_set", "." for the
+    /// top level); `None` when the body is not JSON at all.
+    pub path: Option<String>,
+    /// The whole reason: "the body is not JSON: ..." or "the body is not a Shopify order:
+    /// at `line_items[2].price_set`: missing field `shop_money` at line 40 column 5".
+    pub message: String,
 }
 
 impl From<PayloadError> for Failure {
     fn from(error: PayloadError) -> Failure {
-        Failure::permanent("malformed_payload", error.to_string())
+        Failure::permanent("malformed_payload", error.message)
     }
 }
 
 /// Reads `body` as `T`, naming where and why it does not fit.
-fn parse<T: DeserializeOwned>(body: &str, what: &'static str) -> Result<T, PayloadError> {
+fn parse<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, PayloadError> {
+    let not_json = |error: serde_json::Error| PayloadError {
+        path: None,
+        message: format!("the body is not JSON: {error}"),
+    };
     let mut json = serde_json::Deserializer::from_str(body);
     let value = serde_path_to_error::deserialize(&mut json).map_err(|error| {
-        let path = match error.path().to_string().as_str() {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if !inner.is_data() {
+            return not_json(inner);
+        }
+        let place = match path.as_str() {
             "." => "the top level".to_owned(),
             path => format!("`{path}`"),
         };
-        let inner = error.into_inner();
-        if inner.is_data() {
-            PayloadError::Shape {
-                what,
-                path,
-                message: inner.to_string(),
-            }
-        } else {
-            PayloadError::NotJson(inner.to_string())
+        PayloadError {
+            message: format!("the body is not {what}: at {place}: {inner}"),
+            path: Some(path),
         }
     })?;
-    json.end()
-        .map_err(|error| PayloadError::NotJson(error.to_string()))?;
+    json.end().map_err(not_json)?;
     Ok(value)
 }
 
@@ -765,19 +761,20 @@ mod tests {
     #[test]
     fn a_body_that_is_not_json_says_so_with_the_position() {
         let error = OrderPayload::parse("{\"id\": 1,").unwrap_err();
-        assert!(matches!(error, PayloadError::NotJson(_)), "{error:?}");
+        assert_eq!(error.path, None);
         assert_eq!(
             error.to_string(),
             "the body is not JSON: EOF while parsing a value at line 1 column 9"
         );
         let trailing = OrderPayload::parse(&format!("{} x", minimal("1"))).unwrap_err();
-        assert!(matches!(trailing, PayloadError::NotJson(_)), "{trailing:?}");
+        assert_eq!(trailing.path, None, "{trailing}");
     }
 
     #[test]
     fn a_body_of_another_shape_names_the_path() {
         let body = minimal("1").replace(r#""quantity":1"#, r#""quantity":"one""#);
         let error = OrderPayload::parse(&body).unwrap_err();
+        assert_eq!(error.path.as_deref(), Some("line_items[0].quantity"));
         assert_eq!(
             error.to_string(),
             "the body is not a Shopify order: at `line_items[0].quantity`: invalid type: \
