@@ -128,6 +128,8 @@ async fn an_order_commits_stock_and_fires_orders_create_and_inventory_levels_upd
     );
     assert_eq!(body["total_price"], "179.98");
     assert_eq!(body["financial_status"], "paid");
+    assert_eq!(body["customer"]["email"], body["email"]);
+    let body_customer_id = body["customer"]["id"].as_u64().expect("a customer id");
 
     let levels = wait_topic(&shop, "inventory_levels/update", 1).await;
     assert_eq!(
@@ -155,7 +157,11 @@ async fn an_order_commits_stock_and_fires_orders_create_and_inventory_levels_upd
     assert_eq!(order_json["displayFinancialStatus"], "PAID", "{body}");
     assert_eq!(order_json["displayFulfillmentStatus"], "UNFULFILLED");
     assert_eq!(order_json["cancelledAt"], Value::Null);
-    assert_eq!(order_json["customer"], Value::Null);
+    // the buyer, as the webhook names them
+    assert_eq!(
+        order_json["customer"]["id"],
+        format!("gid://shopify/Customer/{}", body_customer_id)
+    );
     assert_eq!(order_json["fulfillable"], true);
     assert_eq!(order_json["subtotalLineItemsQuantity"], 2);
     assert_eq!(

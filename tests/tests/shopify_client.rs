@@ -10,6 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use plumb_agent::clock::Clock;
+use plumb_agent::flows::orders::mapping::{OrderRules, sales_order};
+use plumb_agent::flows::orders::payload::OrderPayload;
 use plumb_agent::shopify::inventory::AdjustRow;
 use plumb_agent::shopify::{
     BatchStatus, BulkLayout, FulfillmentRequest, SetRequest, SetRow, ShopifyClient, Tracking,
@@ -347,7 +349,28 @@ async fn orders_updated_since_and_order(version: ApiVersion) {
             .amount,
         held.line_items[0].price
     );
-    assert_eq!(order.subtotal_price_set.unwrap().shop_money.amount, total);
+    assert_eq!(
+        order.subtotal_price_set.as_ref().unwrap().shop_money.amount,
+        total
+    );
+    let customer = order.customer.as_ref().expect("a customer");
+    assert_eq!(customer.email(), Some("buyer@example.com"));
+    let shipping = order.shipping_address.as_ref().expect("an address");
+    assert_eq!(shipping.country_code_v2.as_deref(), Some("US"));
+    assert_eq!(order.retail_location.map(|l| l.id), Some(held.location_id));
+    // the backfill's order maps through the webhooks' mapping, and balances
+    let rules = OrderRules {
+        locations: vec![plumb_agent::config::LocationMapping {
+            erp_warehouse: "WH-EAST".into(),
+            shopify_location: held.location_id,
+        }],
+        ..OrderRules::default()
+    };
+    let sale = sales_order(&OrderPayload::from_graphql(&order), &rules).unwrap();
+    assert_eq!(sale.warehouse, "WH-EAST");
+    assert_eq!(sale.total, total);
+    assert_eq!(sale.customer.email.as_deref(), Some("buyer@example.com"));
+    assert_eq!(sale.lines.len(), held.line_items.len());
     assert!(
         shop.client
             .order(first + 1_000_000)

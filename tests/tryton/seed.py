@@ -20,7 +20,10 @@ Creates, idempotently (a second run finds and reuses everything):
   * a carrier "Plumb Parcel" (carrier module) usable on shipments;
   * N products (--skus N, default 5): SKU = product.product.suffix_code
     "SKU-0001".., list price 10.00 + i, stock set per warehouse through
-    stock.inventory (only lines whose on-hand differs from the target).
+    stock.inventory (only lines whose on-hand differs from the target);
+  * a service product "GIFT-CARD" that gift cards sold are booked on;
+  * taxes NY State Tax 4 %, NYC Sales Tax 4.5 %, VAT 20 %, and the company's
+    tax rounding per line (as Shopify rounds).
 Prints a JSON summary on the last stdout line; progress goes to stderr.
 
 Usage:
@@ -336,14 +339,22 @@ def ensure_accounting(c, comp):
                 'default_category_account_revenue': revenue,
                 'default_category_account_expense': expense})
     taxes = ensure_taxes(c, comp)
+    # Shopify rounds each line's tax; Tryton's default ("document") sums a
+    # tax's lines before rounding and drifts a cent from Shopify's total, so
+    # Plumb needs per-line rounding (see agent/src/erp/tryton/pricing.rs)
+    conf, = c.model('account.configuration', 'read', [1], ['tax_rounding'])
+    if conf['tax_rounding'] != 'line':
+        c.model('account.configuration', 'write', [1], {'tax_rounding': 'line'})
     return {'fiscalyear': fy, 'category': cat, 'payment_term': term,
         'receivable': receivable, 'revenue': revenue, 'taxes': taxes}
 
 
 # Sales taxes Plumb's tests put on orders: Shopify tax titles map to Tryton
 # taxes of the same name and rate (an accountant creates them in a real
-# deployment; the connector never invents taxes).
-TAXES = [('NY State Tax', Decimal('0.04')), ('NYC Sales Tax', Decimal('0.045'))]
+# deployment; the connector never invents taxes). VAT is for the orders whose
+# prices include tax (tests/fixtures/shopify/orders).
+TAXES = [('NY State Tax', Decimal('0.04')), ('NYC Sales Tax', Decimal('0.045')),
+    ('VAT', Decimal('0.2'))]
 
 
 def ensure_taxes(c, comp):
@@ -497,6 +508,27 @@ def ensure_products(c, n, category):
     return {s: found[s]['id'] for s in skus}
 
 
+# The product gift cards sold in Shopify are booked on (orders.gift_card_sku):
+# a service, so selling one moves no stock.
+GIFT_CARD_SKU = 'GIFT-CARD'
+
+
+def ensure_gift_card(c, category):
+    found = c.search_read('product.product',
+        [('suffix_code', '=', GIFT_CARD_SKU)], ['id'], 1)
+    if found:
+        return found[0]['id']
+    unit = c.unit()
+    c.create('product.template', [{
+                'name': 'Gift card', 'type': 'service', 'default_uom': unit,
+                'list_price': Decimal('0'), 'salable': True, 'sale_uom': unit,
+                'account_category': category,
+                'products': [['create', [{'suffix_code': GIFT_CARD_SKU}]]]}])
+    log('created the gift card product')
+    return c.search('product.product',
+        [('suffix_code', '=', GIFT_CARD_SKU)], 1)[0]
+
+
 def ean13(sku):
     """A valid EAN-13 for SKU-NNNN: 200 (in-store range) + the number."""
     body = f'200{int(sku[4:]):09d}'
@@ -568,6 +600,7 @@ def main(argv=None):
     whs = [ensure_warehouse(c, 'East', 'WH-EAST'),
         ensure_warehouse(c, 'West', 'WH-WEST')]
     products = ensure_products(c, args.skus, acc['category'])
+    gift_card = ensure_gift_card(c, acc['category'])
     ensure_stock(c, whs[0], {p: args.qty_east for p in products.values()})
     ensure_stock(c, whs[1], {p: args.qty_west for p in products.values()})
     if args.warehouses == 3:
@@ -583,7 +616,7 @@ def main(argv=None):
         'fiscalyear': acc['fiscalyear'],
         'product_category': acc['category'],
         'warehouses': {w['code']: w for w in whs},
-        'products': products,
+        'products': products, 'gift_card': gift_card,
         'stock': {'WH-EAST': args.qty_east, 'WH-WEST': args.qty_west},
         }))
 

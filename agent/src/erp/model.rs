@@ -159,6 +159,23 @@ pub struct SalesOrder {
     pub lines: Vec<OrderLine>,
     /// Shipping charges.
     pub shipping: Vec<ShippingLine>,
+    /// Shopify's total in `currency`: what the booked order must come to.
+    pub total: Decimal,
+    /// What the buyer saw, when they paid in another currency than the shop's.
+    pub presentment: Option<Presentment>,
+    /// The gateways paid through ("shopify_payments", "gift_card"): a gift card is a
+    /// tender, never a discount.
+    pub payment_gateways: Vec<String>,
+}
+
+/// An order's total in the currency the buyer saw, kept for reference (the books use the
+/// shop's currency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presentment {
+    /// The buyer's currency.
+    pub currency: CurrencyCode,
+    /// The total in it.
+    pub total: Decimal,
 }
 
 /// An order as booked in the ERP.

@@ -8,6 +8,7 @@
 //! run once an upgrade brings the handler.
 
 pub mod inventory;
+pub mod orders;
 
 use std::sync::Arc;
 

@@ -71,7 +71,7 @@ operation!(
     260,
     true
 );
-operation!(ORDER, "Order", "order.graphql", 610, true);
+operation!(ORDER, "Order", "order.graphql", 640, true);
 operation!(
     ORDER_REFUND_IDS,
     "OrderRefundIds",

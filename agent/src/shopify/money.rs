@@ -1,7 +1,8 @@
 //! Money and the small shared shapes of order-like objects.
 //!
 //! Amounts are `Decimal` read from Shopify's decimal strings: never `f64`, which cannot
-//! hold 0.1 and would drift totals by cents.
+//! hold 0.1 and would drift totals by cents. [`Money`] and [`MoneyBag`] read both GraphQL's
+//! camelCase and the webhooks' snake_case (`shop_money`, `currency_code`).
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -17,6 +18,7 @@ pub struct Money {
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     /// ISO 4217 code.
+    #[serde(alias = "currency_code")]
     pub currency_code: String,
 }
 
@@ -25,8 +27,10 @@ pub struct Money {
 #[serde(rename_all = "camelCase")]
 pub struct MoneyBag {
     /// In the shop's currency (what the books use).
+    #[serde(alias = "shop_money")]
     pub shop_money: Money,
     /// In the currency the buyer paid in.
+    #[serde(alias = "presentment_money")]
     pub presentment_money: Money,
 }
 
@@ -68,6 +72,12 @@ mod tests {
             bag.shop_money.amount + bag.presentment_money.amount,
             Decimal::from_str("20.09").unwrap()
         );
+        // Webhooks spell it in snake_case.
+        let rest: MoneyBag = serde_json::from_str(
+            r#"{"shop_money":{"amount":"1.00","currency_code":"USD"},"presentment_money":{"amount":"0.93","currency_code":"EUR"}}"#,
+        )
+        .unwrap();
+        assert_eq!(rest.presentment_money.currency_code, "EUR");
         // A float amount is drift, not money: refused.
         assert!(serde_json::from_str::<Money>(r#"{"amount":0.1,"currencyCode":"EUR"}"#).is_err());
     }

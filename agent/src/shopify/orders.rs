@@ -72,6 +72,18 @@ pub struct Order {
     pub display_fulfillment_status: String,
     /// Gateways used; a gift card payment is the gateway `gift_card`, not a discount.
     pub payment_gateway_names: Vec<String>,
+    /// The physical location a point-of-sale order was taken at.
+    #[serde(default)]
+    pub retail_location: Option<Ref>,
+    /// The buyer, when the order has one.
+    #[serde(default)]
+    pub customer: Option<Customer>,
+    /// Where the invoice goes.
+    #[serde(default)]
+    pub billing_address: Option<MailingAddress>,
+    /// Where the goods go.
+    #[serde(default)]
+    pub shipping_address: Option<MailingAddress>,
     /// Line items' total after discounts, before shipping and taxes.
     pub subtotal_price_set: Option<MoneyBag>,
     /// The total as ordered.
@@ -97,6 +109,88 @@ pub struct Order {
     /// Every line item (all pages).
     #[serde(deserialize_with = "de_nodes")]
     pub line_items: Vec<LineItem>,
+}
+
+/// The buyer of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// The customer id.
+    #[serde(deserialize_with = "de_gid")]
+    pub id: u64,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// The e-mail address.
+    pub default_email_address: Option<EmailAddress>,
+    /// The phone number.
+    pub default_phone_number: Option<PhoneNumber>,
+}
+
+impl Customer {
+    /// The e-mail address, if any.
+    pub fn email(&self) -> Option<&str> {
+        self.default_email_address
+            .as_ref()
+            .and_then(|e| e.email_address.as_deref())
+    }
+
+    /// The phone number, if any.
+    pub fn phone(&self) -> Option<&str> {
+        self.default_phone_number
+            .as_ref()
+            .and_then(|p| p.phone_number.as_deref())
+    }
+}
+
+/// A customer's e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailAddress {
+    /// The address.
+    pub email_address: Option<String>,
+}
+
+/// A customer's phone number.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneNumber {
+    /// The number.
+    pub phone_number: Option<String>,
+}
+
+/// A postal address. Reads the webhooks' snake_case too (`first_name`, `country_code`),
+/// so an order's address is one type whichever way it came; what is absent is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MailingAddress {
+    /// Full name.
+    pub name: Option<String>,
+    /// First name.
+    #[serde(alias = "first_name")]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(alias = "last_name")]
+    pub last_name: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Street.
+    pub address1: Option<String>,
+    /// Street, second line.
+    pub address2: Option<String>,
+    /// Postal code.
+    pub zip: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Region code ("NY").
+    #[serde(alias = "province_code")]
+    pub province_code: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    #[serde(alias = "country_code")]
+    pub country_code_v2: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
 }
 
 /// A discount applied to the order.
@@ -154,6 +248,9 @@ pub struct ShippingLine {
     pub original_price_set: MoneyBag,
     /// After discounts.
     pub discounted_price_set: MoneyBag,
+    /// How discounts fell on it.
+    #[serde(default)]
+    pub discount_allocations: Vec<DiscountAllocation>,
     /// Its taxes.
     pub tax_lines: Vec<TaxLine>,
 }

@@ -49,8 +49,23 @@ pub fn line(
     }
 }
 
-/// An order shipped from `warehouse`, with a 5.00 "Standard" shipping line taxed at 4 %.
+/// An order shipped from `warehouse`, with a 5.00 "Standard" shipping line taxed at 4 %;
+/// its total is what the lines and shipping come to with their tax amounts.
 pub fn order(shopify_order_id: u64, warehouse: &str, lines: Vec<OrderLine>) -> SalesOrder {
+    let shipping = ShippingLine {
+        title: "Standard".into(),
+        price: dec("5.00"),
+        discount: Decimal::ZERO,
+        taxes: vec![ny_state("0.20")],
+    };
+    let taxes = |taxes: &[TaxLine]| taxes.iter().map(|t| t.amount).sum::<Decimal>();
+    let total = lines
+        .iter()
+        .map(|l| l.unit_price * l.quantity - l.discount + taxes(&l.taxes))
+        .sum::<Decimal>()
+        + shipping.price
+        - shipping.discount
+        + taxes(&shipping.taxes);
     let address = Address {
         name: "Ada Lovelace".into(),
         street: "1 Main St".into(),
@@ -78,12 +93,10 @@ pub fn order(shopify_order_id: u64, warehouse: &str, lines: Vec<OrderLine>) -> S
         shipping_address: Some(address),
         warehouse: warehouse.into(),
         lines,
-        shipping: vec![ShippingLine {
-            title: "Standard".into(),
-            price: dec("5.00"),
-            discount: Decimal::ZERO,
-            taxes: vec![ny_state("0.20")],
-        }],
+        shipping: vec![shipping],
+        total,
+        presentment: None,
+        payment_gateways: vec!["manual".into()],
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::state::{BulkOperation, State, gid, level_gid};
+use super::state::{ADDRESS, BulkOperation, Order, State, gid, level_gid};
 
 /// Every example payload in the fixtures: (topic, file text).
 pub const EXAMPLES: &[(&str, &str)] = &[
@@ -157,6 +157,36 @@ pub fn inventory_level(state: &State, item: u64, location: u64) -> Value {
     payload
 }
 
+/// The order's buyer, as the GraphQL `Order.customer` names them.
+fn customer(order: &Order) -> Value {
+    let id = order.customer_id();
+    json!({
+        "id": id,
+        "admin_graphql_api_id": gid("Customer", id),
+        "email": order.email,
+        "first_name": order.first_name(),
+        "last_name": "Sandbox",
+        "phone": null,
+        "state": "enabled",
+    })
+}
+
+/// The order's one address ([`ADDRESS`]), in the buyer's name.
+fn address(order: &Order) -> Value {
+    let mut address = json!({
+        "name": format!("{} Sandbox", order.first_name()),
+        "first_name": order.first_name(),
+        "last_name": "Sandbox",
+        "company": null,
+        "address2": null,
+        "phone": null,
+    });
+    for (key, value) in ADDRESS {
+        set(&mut address, key, json!(value));
+    }
+    address
+}
+
 /// An order payload (`orders/*`), from the `topic` example.
 pub fn order(state: &State, order_id: u64, topic: &str) -> Value {
     let mut payload = example(topic);
@@ -250,6 +280,9 @@ pub fn order(state: &State, order_id: u64, topic: &str) -> Value {
             "refunds",
             Value::Array(order.refunds.iter().map(|r| refund(state, *r)).collect()),
         ),
+        ("customer", customer(order)),
+        ("billing_address", address(order)),
+        ("shipping_address", address(order)),
     ] {
         set(&mut payload, key, value);
     }

@@ -312,10 +312,36 @@ pub struct Order {
     pub refunded_amount: Decimal,
 }
 
+/// The one address every sandbox order ships and bills to (with the buyer's name), in
+/// Shopify's REST spelling: (key, value).
+pub const ADDRESS: [(&str, &str); 5] = [
+    ("address1", "1 Main St"),
+    ("zip", "10001"),
+    ("city", "New York"),
+    ("province_code", "NY"),
+    ("country_code", "US"),
+];
+
 impl Order {
     /// `#1001`.
     pub fn name(&self) -> String {
         format!("#{}", self.number)
+    }
+
+    /// The buyer: one customer per e-mail address, its id drawn from the address (FNV-1a,
+    /// kept below 2^53 so JavaScript clients could read it too).
+    pub fn customer_id(&self) -> u64 {
+        self.email
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            })
+            >> 11
+    }
+
+    /// The buyer's first name: the e-mail's local part (the last name is "Sandbox").
+    pub fn first_name(&self) -> &str {
+        self.email.split('@').next().unwrap_or(&self.email)
     }
 
     /// Sum of the original lines.

@@ -4,9 +4,12 @@
 //! # How Plumb's words map to Tryton
 //! - SKU = `product.product.suffix_code`; warehouse = `stock.location` of type `warehouse`,
 //!   by `code`.
-//! - A Shopify order = a `sale.sale` whose `reference` is `shopify:<order id>`; shipping and
-//!   discounts are lines without a product (their revenue account is the company default);
-//!   Shopify taxes map to `account.tax` records of the same name (never created here).
+//! - A Shopify order = a `sale.sale` whose `reference` is `shopify:<order id>`; one sale
+//!   line per Shopify line, its discount folded into a unit price from which Tryton
+//!   recomputes Shopify's amount and taxes to the cent (see `pricing`: the company's tax
+//!   rounding must be per line); shipping lines have no product (their revenue account is
+//!   the company default); Shopify taxes map to `account.tax` records of the same name
+//!   (never created here).
 //! - A refund = a return sale (`reference` `shopify-refund:<refund id>`, `origin` the
 //!   order's sale) with negative quantities: its credit note is posted and its return
 //!   shipment received and done when the units are restocked. A refund restocking into
@@ -19,10 +22,12 @@
 //! # Layout
 //! `rpc` (HTTP, error classification), `session` (login, re-login, context), `values`
 //! (typed JSON), `cursor`, `catalog` (warehouses, products, currencies, taxes, cached),
+//! `pricing` (unit prices Tryton recomputes Shopify's figures from),
 //! then one file per capability: `stock`, `sales`, `refunds`, `shipments`, `products`.
 
 mod catalog;
 pub mod cursor;
+mod pricing;
 mod products;
 mod refunds;
 pub mod rpc;

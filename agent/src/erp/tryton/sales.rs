@@ -16,6 +16,7 @@ use plumb_common::{CurrencyCode, Decimal, Sku};
 
 use super::Tryton;
 use super::catalog::{Page, create_one, read_linked, read_many, search_read};
+use super::pricing::{self, Charged};
 use super::values::{
     date, decimal, field, related, to_decimal_or_zero, to_id, to_ids, to_sku, to_text,
 };
@@ -222,13 +223,51 @@ pub fn service_line(
     })
 }
 
-/// The amount without tax, when Shopify's prices include it.
-fn net(amount: Decimal, taxes: &[TaxLine], included: bool) -> Decimal {
-    if !included {
-        return amount;
+/// A Shopify line (product or shipping) as one sale line's quantity and unit price, its
+/// discount folded in, exact to the cent (see [`pricing`]).
+fn priced(
+    quantity: Decimal,
+    price: Decimal,
+    discount: Decimal,
+    taxes: &[TaxLine],
+    included: bool,
+) -> Decimal {
+    let charged: Vec<Charged> = taxes
+        .iter()
+        .map(|t| Charged {
+            rate: t.rate,
+            amount: t.amount,
+        })
+        .collect();
+    let mut net = price * quantity - discount;
+    if included {
+        net -= charged.iter().map(|t| t.amount).sum::<Decimal>();
     }
-    let rate: Decimal = taxes.iter().map(|t| t.rate).sum();
-    (amount / (Decimal::ONE + rate)).round_dp(4)
+    pricing::unit_price(net, quantity, &charged)
+}
+
+/// A line's description, naming its discount when it has one.
+fn described(title: String, price: Decimal, discount: Decimal) -> String {
+    if discount.is_zero() {
+        title
+    } else {
+        format!("{title} (at {price}, less discount {discount})")
+    }
+}
+
+/// The sale's description: the Shopify order, and what the buyer saw and paid through.
+fn description(order: &SalesOrder) -> String {
+    let mut text = format!("Shopify order {}", order.name);
+    if let Some(presented) = &order.presentment {
+        text.push_str(&format!(
+            ", presented in {} {}",
+            presented.currency, presented.total
+        ));
+    }
+    if !order.payment_gateways.is_empty() {
+        text.push_str(&format!(", paid by {}", order.payment_gateways.join(", ")));
+    }
+    text
 }
 
 async fn sale_values(tryton: &Tryton, order: &SalesOrder, key: &str) -> Result<Value, ErpError> {
@@ -263,40 +302,42 @@ async fn sale_values(tryton: &Tryton, order: &SalesOrder, key: &str) -> Result<V
             .get(&line.sku)
             .ok_or_else(|| ErpError::UnknownSku(line.sku.to_string()))?;
         let taxes = tax_ids(tryton, &line.taxes).await?;
+        let unit_price = priced(
+            line.quantity,
+            line.unit_price,
+            line.discount,
+            &line.taxes,
+            order.taxes_included,
+        );
         lines.push(json!({
             "type": "line",
             "product": product.id,
             "unit": product.unit,
             "quantity": quantity(line.quantity),
-            "unit_price": decimal(net(line.unit_price, &line.taxes, order.taxes_included)),
-            "description": line.title,
+            "unit_price": decimal(unit_price),
+            "description": described(line.title.clone(), line.unit_price, line.discount),
             "taxes": [["add", taxes]],
         }));
-        if !line.discount.is_zero() {
-            lines.push(service_line(
-                format!("Discount on {} ({})", line.sku, line.title),
-                Decimal::ONE,
-                -net(line.discount, &line.taxes, order.taxes_included),
-                &taxes,
-            ));
-        }
     }
     for shipping in &order.shipping {
         let taxes = tax_ids(tryton, &shipping.taxes).await?;
-        lines.push(service_line(
-            format!("Shipping: {}", shipping.title),
+        let unit_price = priced(
             Decimal::ONE,
-            net(shipping.price, &shipping.taxes, order.taxes_included),
+            shipping.price,
+            shipping.discount,
+            &shipping.taxes,
+            order.taxes_included,
+        );
+        lines.push(service_line(
+            described(
+                format!("Shipping: {}", shipping.title),
+                shipping.price,
+                shipping.discount,
+            ),
+            Decimal::ONE,
+            unit_price,
             &taxes,
         ));
-        if !shipping.discount.is_zero() {
-            lines.push(service_line(
-                format!("Shipping discount: {}", shipping.title),
-                Decimal::ONE,
-                -net(shipping.discount, &shipping.taxes, order.taxes_included),
-                &taxes,
-            ));
-        }
     }
     Ok(json!({
         "party": party,
@@ -305,7 +346,7 @@ async fn sale_values(tryton: &Tryton, order: &SalesOrder, key: &str) -> Result<V
         "warehouse": warehouse.id,
         "currency": currency,
         "reference": key,
-        "description": format!("Shopify order {}", order.name),
+        "description": description(order),
         "sale_date": date(order.placed_at.date_naive()),
         "lines": [["create", lines]],
     }))
@@ -571,20 +612,36 @@ pub async fn cancel(tryton: &Tryton, shopify_order_id: u64) -> Result<CancelOutc
 mod tests {
     use super::*;
 
-    fn tax(rate: &str) -> TaxLine {
+    fn tax(rate: &str, amount: &str) -> TaxLine {
         TaxLine {
             title: "T".into(),
             rate: rate.parse().unwrap(),
-            amount: Decimal::ZERO,
+            amount: amount.parse().unwrap(),
         }
     }
 
+    fn dec(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
     #[test]
-    fn tax_included_prices_are_booked_net() {
-        let gross: Decimal = "10.40".parse().unwrap();
-        assert_eq!(net(gross, &[tax("0.04")], true), "10.00".parse().unwrap());
-        assert_eq!(net(gross, &[tax("0.04")], false), gross);
-        assert_eq!(net(gross, &[], true), gross);
+    fn lines_are_booked_at_their_discounted_net_price() {
+        // 3 x 11.00 less 2.00 at 4 %: 31.00 over 3 units
+        let taxes = [tax("0.04", "1.24")];
+        assert_eq!(
+            priced(dec("3"), dec("11.00"), dec("2.00"), &taxes, false),
+            dec("10.3333")
+        );
+        // 10.40 with 4 % included: Shopify's tax 0.40, so 10.00 net
+        let taxes = [tax("0.04", "0.40")];
+        assert_eq!(
+            priced(dec("1"), dec("10.40"), dec("0"), &taxes, true),
+            dec("10.00")
+        );
+        assert_eq!(
+            priced(dec("2"), dec("10.40"), dec("0"), &[], true),
+            dec("10.40")
+        );
     }
 
     #[test]

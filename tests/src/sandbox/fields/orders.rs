@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use super::super::connection::connection;
 use super::super::objects::{Ctx, Out, Record, Ref, unimplemented};
-use super::super::state::{FinancialStatus, gid, iso};
+use super::super::state::{ADDRESS, FinancialStatus, Order, gid, iso};
 use super::{gone, money_bag};
 
 /// `Order`.
@@ -57,10 +57,11 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         "taxLines" => Out::List(Vec::new()),
         "discountApplications" | "shippingLines" => connection(info, Vec::new())?,
         "paymentGatewayNames" => Out::List(vec!["manual".into()]),
-        // Orders may have no customer or addresses: null is a real value here.
-        "customer" | "shippingAddress" | "billingAddress" | "poNumber" | "sourceIdentifier" => {
-            Out::Null
-        }
+        "customer" => customer(order),
+        "shippingAddress" | "billingAddress" => address(order),
+        // the location the order was taken at, as the webhooks' `location_id` says
+        "retailLocation" => Ref::Location(order.location_id).into(),
+        "poNumber" | "sourceIdentifier" => Out::Null,
         "tags" | "discountCodes" | "customAttributes" => Out::List(Vec::new()),
         "phone" | "clientIp" | "discountCode" => Out::Null,
         "requiresShipping" => true.into(),
@@ -138,6 +139,40 @@ pub fn order(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         ),
         _ => return Err(unimplemented("Order", field)),
     })
+}
+
+/// The order's buyer (see [`Order::customer_id`]).
+fn customer(order: &Order) -> Out {
+    Record::new("Customer")
+        .with("id", gid("Customer", order.customer_id()))
+        .with("firstName", order.first_name())
+        .with("lastName", "Sandbox")
+        .with(
+            "defaultEmailAddress",
+            Record::new("CustomerEmailAddress")
+                .with("emailAddress", order.email.as_str())
+                .out(),
+        )
+        .with("defaultPhoneNumber", Out::Null)
+        .out()
+}
+
+/// The one address of every sandbox order ([`ADDRESS`]), in the buyer's name.
+fn address(order: &Order) -> Out {
+    let field = |key: &str| ADDRESS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    Record::new("MailingAddress")
+        .with("name", format!("{} Sandbox", order.first_name()))
+        .with("firstName", order.first_name())
+        .with("lastName", "Sandbox")
+        .with("company", Out::Null)
+        .with("address1", field("address1"))
+        .with("address2", Out::Null)
+        .with("zip", field("zip"))
+        .with("city", field("city"))
+        .with("provinceCode", field("province_code"))
+        .with("countryCodeV2", field("country_code"))
+        .with("phone", Out::Null)
+        .out()
 }
 
 /// `LineItem`.
