@@ -20,6 +20,16 @@ pub enum Work {
     /// One job stands for the whole set, coalesced while pending, so pushes go out in
     /// batches of 250 rows rather than one call per pair.
     InventoryPush,
+    /// An order the backfill found changed in Shopify: booked in the ERP if it is missing
+    /// there, cancelled there if Shopify cancelled it (the webhooks may have been lost).
+    OrderSync {
+        /// The Shopify order id.
+        order: u64,
+        /// When Shopify last changed it (part of the dedup key: each change syncs once).
+        updated_at: chrono::DateTime<chrono::Utc>,
+        /// Whether Shopify has cancelled it.
+        cancelled: bool,
+    },
     /// One SKU x location the inventory flow cannot push as things are (unknown SKU,
     /// untracked item, item not stocked at the location): kept as a dead letter so it is
     /// visible; retrying it marks the pair to be pushed again.
@@ -78,6 +88,7 @@ impl Work {
             Work::Reconcile { dry_run: true } => "reconcile (dry run)".into(),
             Work::Reconcile { dry_run: false } => "reconcile".into(),
             Work::InventoryPush => "inventory push".into(),
+            Work::OrderSync { order, .. } => format!("order sync {order}"),
             Work::InventoryItem { sku, location } => {
                 format!("inventory item {sku} at location {location}")
             }

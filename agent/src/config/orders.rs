@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use super::reader::Reader;
+use toml::Value;
+
+use plumb_common::Sku;
+
+use super::reader::{Parse, Reader};
 use super::values::{duration, duration_at_least, string};
 
 /// `[orders]`.
@@ -15,7 +19,7 @@ pub struct OrdersConfig {
     pub default_warehouse: Option<String>,
     /// The ERP product (by SKU) a gift card sold is booked on; `None`: an order selling a
     /// gift card is a dead letter naming this key.
-    pub gift_card_sku: Option<String>,
+    pub gift_card_sku: Option<Sku>,
     /// How often Shopify is asked for orders changed since the last poll, so an order whose
     /// webhooks were all lost reaches the ERP within this interval.
     pub backfill_interval: Duration,
@@ -39,7 +43,7 @@ impl OrdersConfig {
     pub(super) fn read(mut reader: Reader<'_>) -> Self {
         let default = OrdersConfig::default();
         let default_warehouse = reader.optional("default_warehouse", string);
-        let gift_card_sku = reader.optional("gift_card_sku", string);
+        let gift_card_sku = reader.optional("gift_card_sku", sku);
         let backfill_interval = reader.or(
             "backfill_interval",
             default.backfill_interval,
@@ -57,4 +61,9 @@ impl OrdersConfig {
             backfill_overlap,
         }
     }
+}
+
+fn sku(value: Value) -> Parse<Sku> {
+    Sku::new(string(value)?)
+        .map_err(|e| format!("{e}: write the ERP product's SKU, e.g. \"GIFT-CARD\""))
 }

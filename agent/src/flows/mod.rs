@@ -25,6 +25,7 @@ use crate::store::Store;
 use crate::worker::Handler;
 
 pub use inventory::InventoryHandler;
+pub use orders::OrdersHandler;
 
 /// What every flow works with. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -43,10 +44,15 @@ pub struct FlowContext {
 
 /// The handler of each flow this build can run.
 pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
-    vec![(
-        FlowKind::Inventory,
-        Arc::new(InventoryHandler::new(context.clone())),
-    )]
+    let orders: Arc<dyn Handler> = Arc::new(OrdersHandler::new(context.clone()));
+    vec![
+        (
+            FlowKind::Inventory,
+            Arc::new(InventoryHandler::new(context.clone())),
+        ),
+        (FlowKind::Orders, orders.clone()),
+        (FlowKind::Refunds, orders),
+    ]
 }
 
 /// Starts the flows' sources (pollers and schedules) on `tasks`; each stops on `shutdown`.
@@ -67,6 +73,15 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
             );
         }
         _ => {}
+    }
+    if let Some(shopify) = &context.shopify
+        && context.config.flows.get(FlowKind::Orders).enabled
+    {
+        tasks.spawn(orders::backfill::run(
+            context.clone(),
+            shopify.clone(),
+            shutdown.clone(),
+        ));
     }
 }
 

@@ -21,6 +21,8 @@ pub struct OrderRef {
     pub id: u64,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When it was cancelled, if it was.
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// One page of the backfill walk.

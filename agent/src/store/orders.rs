@@ -12,10 +12,10 @@
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
-use plumb_common::Timestamp;
+use plumb_common::{JobId, Timestamp};
 
 use super::records::{self, AuditRecord};
-use super::schema::ORDERS;
+use super::schema::{AUDIT, ORDERS, PAYLOADS};
 use super::writer::WriteCtx;
 use super::{Store, StoreError};
 
@@ -89,6 +89,33 @@ impl Store {
             found
                 .map(|v| records::decode("orders", order, v.value()))
                 .transpose()
+        })
+        .await
+    }
+
+    /// The jobs whose stored payload (queued, in flight or dead) `matches` says yes to, and
+    /// how many discarded dead letters kept for audit it says yes to.
+    pub async fn find_payloads(
+        &self,
+        matches: impl Fn(&[u8]) -> bool + Send + 'static,
+    ) -> Result<(Vec<JobId>, usize), StoreError> {
+        self.read(move |txn| {
+            let mut jobs = Vec::new();
+            for entry in txn.open_table(PAYLOADS)?.iter()? {
+                let (id, bytes) = entry?;
+                if matches(bytes.value()) {
+                    jobs.push(JobId(id.value()));
+                }
+            }
+            let mut audited = 0;
+            for entry in txn.open_table(AUDIT)?.iter()? {
+                let (id, bytes) = entry?;
+                let record: AuditRecord = records::decode("audit", id.value(), bytes.value())?;
+                if matches(&record.payload) {
+                    audited += 1;
+                }
+            }
+            Ok((jobs, audited))
         })
         .await
     }

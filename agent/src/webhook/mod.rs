@@ -69,7 +69,11 @@ pub fn flow_for_topic(topic: &str) -> Option<FlowKind> {
         | "orders/edited"
         | "orders/cancelled"
         | "orders/fulfilled"
-        | "orders/partially_fulfilled" => Some(FlowKind::Orders),
+        | "orders/partially_fulfilled"
+        // Compliance: the personal data Plumb holds is in stored order deliveries.
+        | "customers/data_request"
+        | "customers/redact"
+        | "shop/redact" => Some(FlowKind::Orders),
         "refunds/create" => Some(FlowKind::Refunds),
         "inventory_levels/update" => Some(FlowKind::Inventory),
         "fulfillments/create" | "fulfillments/update" => Some(FlowKind::Fulfilment),
