@@ -229,7 +229,7 @@ fn main() {
 
         let server = TrytonServer::shared();
         let clerk = Clerk::new(server);
-        let skus = ["SKU-0051", "SKU-0052", "SKU-0053"];
+        let skus = ["SKU-0035", "SKU-0036", "SKU-0037"];
         for sku in skus {
             clerk.inventory(sku, "WH-EAST", 10_000).await;
         }

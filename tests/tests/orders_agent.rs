@@ -170,7 +170,8 @@ async fn eventually(agent: &Agent, what: &str, mut check: impl FnMut() -> bool) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_deliveries_of_one_order_book_one_erp_order() {
-    let setup = Setup::start("").await;
+    // Eight jobs at once, so the deliveries race each other in the flow too.
+    let setup = Setup::start("\n[flows.orders]\nconcurrency = 8\n").await;
     let order = setup.place(2, "buyer@example.com");
     let topics = ["orders/create", "orders/paid", "orders/updated"];
     // 100 deliveries at once: 40 repeat one event (the receiver drops them), 60 are

@@ -14,7 +14,7 @@ use plumb_tests::sandbox::orders::OrderSpec;
 use plumb_tests::sandbox::{FaultConfig, Sandbox, SandboxConfig};
 use plumb_tests::tryton::{Clerk, TrytonServer};
 use rust_decimal::Decimal;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_orders_reach_tryton_once_with_shopifys_totals() {
@@ -28,15 +28,15 @@ async fn sandbox_orders_reach_tryton_once_with_shopifys_totals() {
     let admin = sandbox.admin();
     let east = admin.add_location("East");
     let west = admin.add_location("West");
-    let mug = admin.add_product("Mug", &[("SKU-0041", Decimal::new(1234, 2))]);
-    let bowl = admin.add_product("Bowl", &[("SKU-0042", Decimal::new(555, 2))]);
+    let mug = admin.add_product("Mug", &[("SKU-0033", Decimal::new(1234, 2))]);
+    let bowl = admin.add_product("Bowl", &[("SKU-0034", Decimal::new(555, 2))]);
     for product in [&mug, &bowl] {
         for location in [east, west] {
             admin.stock(product.variants[0].inventory_item_id, location, 500);
         }
     }
     let clerk = Clerk::new(server);
-    for sku in ["SKU-0041", "SKU-0042"] {
+    for sku in ["SKU-0033", "SKU-0034"] {
         for warehouse in ["WH-EAST", "WH-WEST"] {
             clerk.inventory(sku, warehouse, 500).await;
         }
@@ -106,13 +106,8 @@ async fn sandbox_orders_reach_tryton_once_with_shopifys_totals() {
                 booked.insert(*id, order);
             }
         }
-        let credited = clerk
-            .call(
-                "account.invoice",
-                "search",
-                vec![json!([["reference", "=", format!("shopify-refund:{refund}")]])],
-            )
-            .await;
+        // Tryton books a refund as a return sale (credit note and return shipment).
+        let credited = return_sale(&clerk, refund).await;
         let cancel_done = match booked.get(&cancelled) {
             Some(order) if order.state == OrderState::Cancelled => true,
             Some(_) => cancelled_shipments(&clerk, cancelled).await,
@@ -120,7 +115,7 @@ async fn sandbox_orders_reach_tryton_once_with_shopifys_totals() {
         };
         let done = booked.len() == orders.len()
             && cancel_done
-            && credited.as_array().is_some_and(|ids| !ids.is_empty());
+            && credited.as_array().is_some_and(|rows| !rows.is_empty());
         if done {
             break booked;
         }
@@ -152,6 +147,12 @@ async fn sandbox_orders_reach_tryton_once_with_shopifys_totals() {
             "order {id}: Tryton's total equals Shopify's"
         );
     }
+    let refund_total = return_sale(&clerk, refund).await;
+    assert_eq!(
+        refund_total[0]["total_amount"]["decimal"],
+        "-12.34",
+        "one mug (12.34, no tax) credited: {refund_total}"
+    );
     let faults = admin.fault_counters();
     assert!(
         faults.webhook_duplicate > 0 && faults.webhook_drop > 0,
@@ -165,4 +166,21 @@ async fn cancelled_shipments(clerk: &Clerk<'_>, order: u64) -> bool {
     let shipments = clerk.shipments_of(order).await;
     let states = clerk.read("stock.shipment.out", &shipments, &["state"]).await;
     !states.is_empty() && states.iter().all(|s| s["state"] == "cancelled")
+}
+
+/// The return sale Tryton booked for a Shopify refund, with its total (none yet: empty).
+async fn return_sale(clerk: &Clerk<'_>, refund: u64) -> Value {
+    clerk
+        .call(
+            "sale.sale",
+            "search_read",
+            vec![
+                json!([["reference", "=", format!("shopify-refund:{refund}")]]),
+                json!(0),
+                Value::Null,
+                Value::Null,
+                json!(["total_amount"]),
+            ],
+        )
+        .await
 }

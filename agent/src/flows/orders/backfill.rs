@@ -66,7 +66,13 @@ pub fn sync_job(order: u64, updated_at: DateTime<Utc>, cancelled: bool) -> NewJo
         updated_at,
         cancelled,
     };
-    let key = format!("orders/sync/{order}/{}", updated_at.timestamp_millis());
+    // Shopify's times have whole seconds: two changes in one second share `updated_at`,
+    // so the key also holds what the job decides on (the cancelled flag).
+    let key = format!(
+        "orders/sync/{order}/{}/{}",
+        updated_at.timestamp_millis(),
+        if cancelled { "cancelled" } else { "open" }
+    );
     NewJob {
         flow: FlowKind::Orders,
         payload_kind: work.kind(),
