@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use plumb_common::protocol::{
-    DeadLetterDetail, DeadLetterQuery, DeadLetterSummary, Request, Response,
+    DeadLetterDetail, DeadLetterQuery, DeadLetterSummary, InventoryQuery, InventoryRow,
+    InventoryStatus, Request, Response,
 };
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
 use plumb_tests::erp::double::{ErpDouble, Fault};
@@ -431,4 +432,81 @@ async fn the_backfill_books_an_order_whose_webhooks_were_lost() {
     )
     .await;
     assert_eq!(setup.sales_of(order), 1);
+}
+
+/// The inventory row of the test SKU at the test location, once it exists.
+async fn inventory_row(setup: &Setup) -> Option<InventoryRow> {
+    let mut control = setup.control().await;
+    match control
+        .request(Request::ListInventory(InventoryQuery {
+            limit: 10,
+            ..InventoryQuery::default()
+        }))
+        .await
+        .expect("list inventory")
+    {
+        Response::Inventory(page) => page
+            .items
+            .into_iter()
+            .find(|row| row.sku == SKU && row.location == setup.location),
+        other => panic!("list inventory: {other:?}"),
+    }
+}
+
+/// Waits until the row's target and Shopify's level are both `want`, and the agent has
+/// seen Shopify at it (its start-up comparison or a push done).
+async fn settles_at(setup: &Setup, want: i64, what: &str) {
+    let item = setup
+        .sandbox
+        .admin()
+        .item_by_sku(SKU)
+        .expect("the mug's inventory item");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = inventory_row(setup).await;
+        let level = setup
+            .sandbox
+            .admin()
+            .level(item, setup.location)
+            .map(|l| l.available);
+        let seen = row.as_ref().is_some_and(|r| {
+            r.target == want && r.shopify == Some(want) && r.status == InventoryStatus::InSync
+        });
+        if seen && level == Some(want) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: row {row:?}, Shopify {level:?}, want {want}\n{}",
+            setup.agent.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_erp_has_not_booked_holds_its_units_until_it_is_booked() {
+    let setup = Setup::start("\n[inventory]\npoll_interval = \"200ms\"\n").await;
+    settles_at(&setup, 100, "first sync").await;
+    // The ERP refuses sales for now: the order waits in the queue, its 3 units sold in
+    // Shopify and unknown to the ERP's stock.
+    setup
+        .double
+        .inject("model.sale.sale.create", Fault::Status(503), usize::MAX);
+    let order = setup.place(3, "window@example.com");
+    setup
+        .deliver(
+            "orders/create",
+            "window-1",
+            setup.body(order, "orders/create"),
+        )
+        .await;
+    settles_at(&setup, 97, "ERP 100 less 3 units not imported").await;
+    // Booked: the ERP's own figure now counts the order, and the units stop being held,
+    // so they are not taken off twice.
+    setup.double.heal();
+    eventually(&setup.agent, "booked", || setup.sales_of(order) == 1).await;
+    settles_at(&setup, 97, "ERP 97 once the order is booked, nothing held").await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    settles_at(&setup, 97, "still 97 after more polls").await;
 }

@@ -149,8 +149,7 @@ async fn sandbox_orders_reach_tryton_once_with_shopifys_totals() {
     }
     let refund_total = return_sale(&clerk, refund).await;
     assert_eq!(
-        refund_total[0]["total_amount"]["decimal"],
-        "-12.34",
+        refund_total[0]["total_amount"]["decimal"], "-12.34",
         "one mug (12.34, no tax) credited: {refund_total}"
     );
     let faults = admin.fault_counters();
@@ -164,7 +163,9 @@ async fn sandbox_orders_reach_tryton_once_with_shopifys_totals() {
 /// state; its pending shipment is what a cancellation cancels).
 async fn cancelled_shipments(clerk: &Clerk<'_>, order: u64) -> bool {
     let shipments = clerk.shipments_of(order).await;
-    let states = clerk.read("stock.shipment.out", &shipments, &["state"]).await;
+    let states = clerk
+        .read("stock.shipment.out", &shipments, &["state"])
+        .await;
     !states.is_empty() && states.iter().all(|s| s["state"] == "cancelled")
 }
 
