@@ -1,6 +1,14 @@
 //! What a job carries: the agent's payload type, encoded as JSON so a dead letter reads as
 //! what it is when an engineer opens it.
+//!
+//! A webhook delivery is the exception that carries most of the bytes: its body is kept
+//! verbatim after a one-line JSON header (`{"shopify_webhook_v2":{..headers..}}`, a
+//! newline, then the body as received), not as an escaped JSON string. Escaping a 15 KB
+//! order body was the largest single cost of accepting a webhook; the raw form is also what
+//! an engineer wants to read in a dead letter. Payloads stored as plain JSON `Work` by
+//! earlier builds still decode.
 
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use plumb_common::Timestamp;
@@ -64,6 +72,93 @@ pub struct WebhookDelivery {
     pub body_base64: Option<String>,
 }
 
+/// The header line of a webhook delivery payload: the delivery without its body.
+#[derive(Debug, Serialize, Deserialize)]
+struct WebhookHeader {
+    shopify_webhook_v2: HeaderFields,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct HeaderFields {
+    topic: String,
+    shop: String,
+    event_id: Option<String>,
+    webhook_id: Option<String>,
+    api_version: Option<String>,
+    triggered_at: Option<String>,
+    received_at: Timestamp,
+}
+
+const WEBHOOK_PREFIX: &[u8] = b"{\"shopify_webhook_v2\":";
+
+impl WebhookDelivery {
+    /// The payload: the header line, a newline, the body's bytes as received.
+    fn encode(&self) -> Vec<u8> {
+        let header = WebhookHeader {
+            shopify_webhook_v2: HeaderFields {
+                topic: self.topic.clone(),
+                shop: self.shop.clone(),
+                event_id: self.event_id.clone(),
+                webhook_id: self.webhook_id.clone(),
+                api_version: self.api_version.clone(),
+                triggered_at: self.triggered_at.clone(),
+                received_at: self.received_at,
+            },
+        };
+        let body: std::borrow::Cow<'_, [u8]> = match (&self.body, &self.body_base64) {
+            (Some(text), _) => text.as_bytes().into(),
+            (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_or_else(|_| encoded.as_bytes().into(), Into::into),
+            (None, None) => (&[][..]).into(),
+        };
+        let mut out = serde_json::to_vec(&header)
+            .expect("the header is plain strings: JSON serialization cannot fail");
+        out.reserve(body.len() + 1);
+        out.push(b'\n');
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Builds a delivery from its raw body, UTF-8 or not (then kept as base64).
+    pub fn with_body(mut self, body: Vec<u8>) -> WebhookDelivery {
+        match String::from_utf8(body) {
+            Ok(text) => {
+                self.body = Some(text);
+                self.body_base64 = None;
+            }
+            Err(raw) => {
+                self.body = None;
+                self.body_base64 =
+                    Some(base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()));
+            }
+        }
+        self
+    }
+
+    fn decode(bytes: &[u8]) -> Result<WebhookDelivery, UndecodableWork> {
+        let split = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .unwrap_or(bytes.len());
+        let header: WebhookHeader = serde_json::from_slice(&bytes[..split])?;
+        let h = header.shopify_webhook_v2;
+        let body = bytes.get(split + 1..).unwrap_or_default().to_vec();
+        Ok(WebhookDelivery {
+            topic: h.topic,
+            shop: h.shop,
+            event_id: h.event_id,
+            webhook_id: h.webhook_id,
+            api_version: h.api_version,
+            triggered_at: h.triggered_at,
+            received_at: h.received_at,
+            body: None,
+            body_base64: None,
+        }
+        .with_body(body))
+    }
+}
+
 /// A payload that does not decode as [`Work`].
 #[derive(Debug, thiserror::Error)]
 #[error("undecodable job payload: {0}")]
@@ -72,12 +167,18 @@ pub struct UndecodableWork(#[from] serde_json::Error);
 impl Work {
     /// The payload bytes.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec_pretty(self)
-            .expect("Work is plain structs and strings: JSON serialization cannot fail")
+        match self {
+            Work::ShopifyWebhook(delivery) => delivery.encode(),
+            other => serde_json::to_vec_pretty(other)
+                .expect("Work is plain structs and strings: JSON serialization cannot fail"),
+        }
     }
 
-    /// Decodes payload bytes.
+    /// Decodes payload bytes (both the webhook envelope and plain JSON `Work`).
     pub fn decode(bytes: &[u8]) -> Result<Work, UndecodableWork> {
+        if bytes.starts_with(WEBHOOK_PREFIX) {
+            return Ok(Work::ShopifyWebhook(WebhookDelivery::decode(bytes)?));
+        }
         Ok(serde_json::from_slice(bytes)?)
     }
 
@@ -106,5 +207,37 @@ mod tests {
         assert_eq!(Work::decode(&work.encode()).expect("decode"), work);
         assert!(Work::decode(b"{\"nope\":1}").is_err());
         assert_eq!(work.kind(), "reconcile (dry run)");
+    }
+
+    fn delivery(body: &[u8]) -> WebhookDelivery {
+        WebhookDelivery {
+            topic: "orders/create".into(),
+            shop: "plumb-test.myshopify.com".into(),
+            event_id: Some("e-1".into()),
+            webhook_id: None,
+            api_version: Some("2026-07".into()),
+            triggered_at: None,
+            received_at: Timestamp(1_795_000_000_000),
+            body: None,
+            body_base64: None,
+        }
+        .with_body(body.to_vec())
+    }
+
+    #[test]
+    fn a_webhook_keeps_its_body_verbatim_after_one_header_line() {
+        let body = b"{\"id\": 1,\n \"note\": \"a \\\"quoted\\\" line\"}";
+        let work = Work::ShopifyWebhook(delivery(body));
+        let bytes = work.encode();
+        assert!(bytes.ends_with(body), "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 2);
+        assert_eq!(Work::decode(&bytes).expect("decode"), work);
+        // Not UTF-8: kept as bytes, read back as base64.
+        let raw = Work::ShopifyWebhook(delivery(&[0xff, 0xfe, b'{']));
+        let decoded = Work::decode(&raw.encode()).expect("decode");
+        assert_eq!(decoded, raw);
+        // What earlier builds stored (plain JSON) still decodes.
+        let legacy = serde_json::to_vec_pretty(&work).expect("json");
+        assert_eq!(Work::decode(&legacy).expect("decode"), work);
     }
 }

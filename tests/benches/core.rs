@@ -18,7 +18,7 @@ use plumb_agent::store::{
 };
 use plumb_agent::worker::{BoxFuture, FlowRunner, Handler, random_jitter};
 use plumb_common::{FlowKind, Timestamp};
-use plumb_tests::agent::{Agent, WEBHOOK_SECRET, subscribed_consoles};
+use plumb_tests::agent::{Agent, WEBHOOK_SECRET, cpu_ms, subscribed_consoles};
 use plumb_tests::webhooks::{Sender, send_level_updates};
 
 const PRODUCERS: u64 = 64;
@@ -145,21 +145,6 @@ fn rss_kib(pid: u32) -> u64 {
             })
         })
         .unwrap_or(0)
-}
-
-/// CPU time the process used so far (user + system), from /proc (clock ticks of 10 ms).
-fn cpu_ms(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) * 10.0
 }
 
 /// Webhooks/s through the real agent over HTTP with `subscribers` consoles attached, and

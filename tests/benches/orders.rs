@@ -6,7 +6,7 @@
 //!    Tryton.
 //!
 //! Prints its figures; `docs/BENCHMARKS.md` records them.
-//! Run: `cargo bench -p plumb-tests --bench orders`
+//! Run: `cargo bench -p plumb-tests --bench orders` (`-- ingest` for parts 1 and 2 only)
 
 // A benchmark's output is its figures on stdout.
 #![allow(clippy::print_stdout)]
@@ -17,7 +17,7 @@ use plumb_agent::erp::Erp;
 use plumb_agent::erp::tryton::TrytonSettings;
 use plumb_common::FlowKind;
 use plumb_common::protocol::{Request, Response};
-use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
+use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET, cpu_ms};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::inventory::agent_toml;
 use plumb_tests::sandbox::orders::OrderSpec;
@@ -189,14 +189,20 @@ fn main() {
         let sender = Sender::new(&agent.webhook_address, WEBHOOK_SECRET.as_bytes());
         ingest(&sender, 0, 2_000).await;
         let mut rates = Vec::new();
+        let pid = agent.pid().expect("the agent runs");
+        let cpu_before = cpu_ms(pid);
+        let client_before = cpu_ms(std::process::id());
         for run in 0..3 {
             let total = 20_000;
             let elapsed = ingest(&sender, 10_000 + run * total, total).await;
             rates.push(total as f64 / elapsed.as_secs_f64());
         }
+        let cpu_per_webhook_us = (cpu_ms(pid) - cpu_before) / 60_000.0 * 1_000.0;
+        let client_per_webhook_us =
+            (cpu_ms(std::process::id()) - client_before) / 60_000.0 * 1_000.0;
         let mean = rates.iter().sum::<f64>() / rates.len() as f64;
         println!(
-            "orders/create ingest, {CONNECTIONS} connections, {} bytes a body, 3 x 20,000: {} -> mean {mean:.0}/s",
+            "orders/create ingest, {CONNECTIONS} connections, {} bytes a body, 3 x 20,000: {} -> mean {mean:.0}/s; CPU a webhook: agent {cpu_per_webhook_us:.0} us, sending client {client_per_webhook_us:.0} us",
             EXAMPLE.len(),
             rates
                 .iter()
@@ -213,6 +219,9 @@ fn main() {
             latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         );
         drop(agent);
+        if std::env::args().any(|arg| arg == "ingest") {
+            return;
+        }
 
         let double = ErpDouble::start().await;
         let skus = ["BENCH-1", "BENCH-2", "BENCH-3"];

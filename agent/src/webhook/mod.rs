@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -192,13 +191,6 @@ impl Receiver {
             return reply(StatusCode::UNAUTHORIZED, "invalid signature\n");
         }
         let now = self.clock.now();
-        let (body_text, body_base64) = match String::from_utf8(body.to_vec()) {
-            Ok(text) => (Some(text), None),
-            Err(raw) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())),
-            ),
-        };
         let delivery = WebhookDelivery {
             topic: topic.clone(),
             shop: shop.clone(),
@@ -207,9 +199,10 @@ impl Receiver {
             api_version: header(&headers, "x-shopify-api-version"),
             triggered_at: header(&headers, "x-shopify-triggered-at"),
             received_at: now,
-            body: body_text,
-            body_base64,
-        };
+            body: None,
+            body_base64: None,
+        }
+        .with_body(body.into());
         let dedup_key = delivery
             .event_id
             .as_ref()
