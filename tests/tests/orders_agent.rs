@@ -503,10 +503,33 @@ async fn an_order_the_erp_has_not_booked_holds_its_units_until_it_is_booked() {
         .await;
     settles_at(&setup, 97, "ERP 100 less 3 units not imported").await;
     // Booked: the ERP's own figure now counts the order, and the units stop being held,
-    // so they are not taken off twice.
+    // so they are not taken off twice; and not before the agent has read that figure, or
+    // Shopify would show the 3 units again until the next poll.
+    let highest = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN));
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (admin, highest, watching) = (setup.sandbox.admin(), highest.clone(), watching.clone());
+        let item = admin.item_by_sku(SKU).expect("the mug's inventory item");
+        let location = setup.location;
+        std::thread::spawn(move || {
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(level) = admin.level(item, location) {
+                    highest.fetch_max(level.available, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
     setup.double.heal();
     eventually(&setup.agent, "booked", || setup.sales_of(order) == 1).await;
     settles_at(&setup, 97, "ERP 97 once the order is booked, nothing held").await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     settles_at(&setup, 97, "still 97 after more polls").await;
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    watcher.join().expect("the level watcher");
+    assert_eq!(
+        highest.load(std::sync::atomic::Ordering::Relaxed),
+        97,
+        "Shopify showed more than the 97 sellable units between the booking and the poll"
+    );
 }

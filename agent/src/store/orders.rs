@@ -2,9 +2,12 @@
 //! and the redaction of personal data in stored payloads (Shopify's compliance webhooks).
 //!
 //! # Invariants
-//! - An order enters the ledger in the same write that stops its lines from lowering the
-//!   inventory targets ([`WriteCtx::mark_order_imported`]): the ERP's stock figures include
-//!   it from then on, so counting it as well would hide stock.
+//! - An order enters the ledger in the same write that puts it among the orders awaiting a
+//!   stock poll. Its lines keep lowering the inventory targets until the inventory poller
+//!   stores a poll that began after the booking, and stop in that very write
+//!   ([`WriteCtx::release_orders_awaiting_stock`]): the ERP's figures count the sale from
+//!   then on, so holding the lines as well would hide stock, and releasing them earlier
+//!   would raise Shopify by the order's units until the poll (an oversell window).
 //! - The ledger is a cache of the ERP's answer, never the truth: `create_sales_order` is
 //!   idempotent on the Shopify id in the ERP itself, so a lost ledger books nothing twice.
 //!   The ledger only spares the ERP a lookup and tells the inventory flow what is imported.
@@ -15,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use plumb_common::{JobId, Timestamp};
 
 use super::records::{self, AuditRecord};
-use super::schema::{AUDIT, ORDERS, PAYLOADS};
+use super::schema::{AUDIT, ORDERS, ORDERS_AWAITING_STOCK, PAYLOADS};
 use super::writer::WriteCtx;
 use super::{Store, StoreError};
 
@@ -33,17 +36,32 @@ pub struct BookedOrderRecord {
 }
 
 impl WriteCtx<'_> {
-    /// Records that the ERP has the order, and stops its lines lowering the inventory
-    /// targets. Returns how many inventory pairs now wait to be pushed.
+    /// Records that the ERP has the order. Its lines keep lowering the inventory targets
+    /// until the next stock poll releases them (see the module's invariants).
     pub fn order_booked(
         &mut self,
         order: u64,
         record: &BookedOrderRecord,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(), StoreError> {
         self.t
             .orders
             .insert(order, records::encode(record)?.as_slice())?;
-        self.mark_order_imported(order)
+        self.t
+            .orders_awaiting_stock
+            .insert(order, record.booked_at.0)?;
+        Ok(())
+    }
+
+    /// Stops the lines of `orders` (booked, read by [`Store::orders_awaiting_stock`] before
+    /// the stock poll began) lowering the inventory targets. Returns how many inventory
+    /// pairs now wait to be pushed.
+    pub fn release_orders_awaiting_stock(&mut self, orders: &[u64]) -> Result<usize, StoreError> {
+        let mut marked = 0;
+        for &order in orders {
+            self.t.orders_awaiting_stock.remove(order)?;
+            marked += self.mark_order_imported(order)?;
+        }
+        Ok(marked)
     }
 
     /// Rewrites every stored payload (queued, in flight, dead, and discarded dead letters
@@ -116,6 +134,20 @@ impl Store {
                 }
             }
             Ok((jobs, audited))
+        })
+        .await
+    }
+
+    /// The booked orders whose lines still lower the inventory targets, oldest first.
+    pub async fn orders_awaiting_stock(&self) -> Result<Vec<u64>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(ORDERS_AWAITING_STOCK)?;
+            let mut orders: Vec<(u64, u64)> = table
+                .iter()?
+                .map(|entry| entry.map(|(order, at)| (at.value(), order.value())))
+                .collect::<Result<_, _>>()?;
+            orders.sort_unstable();
+            Ok(orders.into_iter().map(|(_, order)| order).collect())
         })
         .await
     }

@@ -15,8 +15,8 @@ use plumb_common::{FlowKind, JobId, Timestamp};
 
 use super::schema::{
     AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, INVENTORY,
-    INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS, PAUSED, PAYLOADS, PENDING,
-    SHOPIFY_LEVELS, SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
+    INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS, ORDERS_AWAITING_STOCK, PAUSED,
+    PAYLOADS, PENDING, SHOPIFY_LEVELS, SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
 };
 use super::stats::Stats;
 use super::{StoreError, StoreSettings};
@@ -144,6 +144,7 @@ pub struct Tables<'txn> {
     pub unimported_lines: Table<'txn, (u64, &'static str, u64), i64>,
     pub unimported_totals: Table<'txn, (&'static str, u64), i64>,
     pub orders: Table<'txn, u64, &'static [u8]>,
+    pub orders_awaiting_stock: Table<'txn, u64, u64>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -193,6 +194,7 @@ impl<'txn> WriteCtx<'txn> {
                 unimported_lines: txn.open_table(UNIMPORTED_LINES)?,
                 unimported_totals: txn.open_table(UNIMPORTED_TOTALS)?,
                 orders: txn.open_table(ORDERS)?,
+                orders_awaiting_stock: txn.open_table(ORDERS_AWAITING_STOCK)?,
             },
             changes: Vec::new(),
             work_ready: false,

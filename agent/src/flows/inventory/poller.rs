@@ -4,6 +4,10 @@
 //!
 //! The first run has no cursor: it takes the ERP's cursor first, then reads all stock, so
 //! a change made during the full read is reported again by the next poll (never lost).
+//!
+//! Orders the ERP booked before a poll began stop being held back in the write that stores
+//! that poll's figures, which count their sales: never earlier (Shopify would be raised by
+//! their units until the poll), never later (they would count twice).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -100,7 +104,17 @@ async fn compare_at_start(context: &FlowContext) -> bool {
 /// pairs now wait to be pushed.
 pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, PollError> {
     let locations = &context.config.locations;
+    // Read before the ERP is: these orders were booked before this poll began, so the
+    // figures it reads count their sales, and their held lines are released in the same
+    // write that stores those figures.
+    let booked = context.store.orders_awaiting_stock().await?;
     if locations.is_empty() {
+        if !booked.is_empty() {
+            context
+                .store
+                .write(move |ctx| ctx.release_orders_awaiting_stock(&booked))
+                .await?;
+        }
         return Ok(0);
     }
     let warehouses: Vec<String> = locations.iter().map(|l| l.erp_warehouse.clone()).collect();
@@ -131,7 +145,7 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
         &bundle_levels,
     );
     let unchanged_cursor = stored.as_deref() == Some(cursor.0.as_bytes());
-    if updates.is_empty() && unchanged_cursor {
+    if updates.is_empty() && unchanged_cursor && booked.is_empty() {
         return Ok(0);
     }
     let now = context.clock.now();
@@ -144,6 +158,7 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
                     marked += 1;
                 }
             }
+            marked += ctx.release_orders_awaiting_stock(&booked)?;
             ctx.set_cursor(CURSOR, cursor.0.as_bytes())?;
             if marked > 0 {
                 ctx.enqueue(push_job(), now)?;

@@ -250,17 +250,12 @@ impl Booker {
         Ok(())
     }
 
-    /// Records the order in the ledger; its held lines stop lowering the targets.
+    /// Records the order in the ledger; its held lines stop lowering the targets once the
+    /// next ERP stock poll counts the sale.
     async fn record_booked(&self, order: u64, record: BookedOrderRecord) -> Result<(), Failure> {
-        let now = self.context.clock.now();
         self.context
             .store
-            .write(move |ctx| {
-                if ctx.order_booked(order, &record)? > 0 {
-                    ctx.enqueue(push_job(), now)?;
-                }
-                Ok(())
-            })
+            .write(move |ctx| ctx.order_booked(order, &record))
             .await?;
         Ok(())
     }
