@@ -44,6 +44,7 @@ pub fn store_settings(config: &Config) -> StoreSettings {
     StoreSettings {
         dead_letter_bound: config.queue.max_dead_letters,
         done_retention: config.queue.done_retention,
+        cache_bytes: config.agent.store_cache,
     }
 }
 

@@ -387,6 +387,23 @@ shopify_location = "gid://shopify/Location/2"
 }
 
 #[test]
+fn a_bundle_inside_a_bundle_is_a_problem() {
+    let text = r#"
+[[inventory.bundles]]
+sku = "GIFT-SET"
+components = [{ sku = "MUG-1", quantity = 2 }]
+[[inventory.bundles]]
+sku = "BIG-SET"
+components = [{ sku = "GIFT-SET", quantity = 1 }, { sku = "GLASS-1", quantity = 4 }]
+"#;
+    assert_single_problem(
+        text,
+        "inventory.bundles[1].components",
+        "component \"GIFT-SET\" of bundle \"BIG-SET\" is itself a bundle",
+    );
+}
+
+#[test]
 fn a_bad_location_id_shows_both_forms() {
     let text = "[[locations]]\nerp_warehouse = \"WH-1\"\nshopify_location = \"Location/7\"\n";
     assert_single_problem(

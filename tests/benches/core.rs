@@ -136,15 +136,7 @@ async fn full_cycle() {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:")
-                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
-            })
-        })
-        .unwrap_or(0)
+    plumb_tests::bench::status_kib(pid, "VmRSS")
 }
 
 /// Webhooks/s through the real agent over HTTP with `subscribers` consoles attached, and

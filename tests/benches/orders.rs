@@ -18,6 +18,7 @@ use plumb_agent::erp::tryton::TrytonSettings;
 use plumb_common::FlowKind;
 use plumb_common::protocol::{Request, Response};
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET, cpu_ms};
+use plumb_tests::bench::percentile;
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::inventory::agent_toml;
 use plumb_tests::sandbox::orders::OrderSpec;
@@ -107,11 +108,6 @@ async fn paced(sender: &Sender, first: usize, rate: usize, seconds: usize) -> Ve
     }
     all.sort();
     all
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 /// Places `count` orders in a sandbox, delivers their `orders/create` to an agent on `erp`,

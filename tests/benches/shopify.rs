@@ -16,82 +16,15 @@
 
 use std::time::{Duration, Instant};
 
-use plumb_agent::shopify::{ClientStats, SetRequest, SetRow, ShopifyClient};
+use plumb_agent::shopify::{SetRequest, SetRow};
 use plumb_common::JobId;
-use plumb_tests::sandbox::{Admin, ApiVersion, Plan, Sandbox, SandboxConfig, Stats};
-use plumb_tests::shopify::client_for;
+use plumb_tests::bench::{Window, fresh_client, naive};
+use plumb_tests::sandbox::{Admin, Plan, Sandbox, SandboxConfig};
 
 const ITEMS: usize = 3_334;
 const LOCATIONS: usize = 3;
 /// How long the naive loop runs before its rate is extrapolated.
 const NAIVE_FOR: Duration = Duration::from_secs(20);
-
-/// What the sandbox counted over one measured run.
-struct Window {
-    elapsed: Duration,
-    updates: usize,
-    calls: u64,
-    charged: u64,
-    throttled: u64,
-    restore_rate: f64,
-    initial_points: f64,
-    client: ClientStats,
-}
-
-impl Window {
-    fn between(before: &Stats, after: &Stats, admin: &Admin, elapsed: Duration) -> Window {
-        Window {
-            elapsed,
-            updates: 0,
-            calls: after.executed - before.executed,
-            charged: after.points_charged - before.points_charged,
-            throttled: after.throttled - before.throttled,
-            restore_rate: admin.throttle_status().restore_rate,
-            initial_points: 0.0,
-            client: ClientStats::default(),
-        }
-    }
-
-    fn allowed(&self) -> f64 {
-        self.initial_points + self.restore_rate * self.elapsed.as_secs_f64()
-    }
-
-    fn cost_per_call(&self) -> f64 {
-        self.charged as f64 / self.calls.max(1) as f64
-    }
-
-    fn print(&self, what: &str) {
-        let secs = self.elapsed.as_secs_f64();
-        let rows_per_call = self.updates as f64 / self.calls.max(1) as f64;
-        let limit = self.allowed() / self.cost_per_call() * rows_per_call / secs;
-        println!("{what}");
-        println!(
-            "  {} updates in {:.2} s = {:.0} updates/s; {} calls of {:.1} points and {:.0} rows",
-            self.updates,
-            secs,
-            self.updates as f64 / secs,
-            self.calls,
-            self.cost_per_call(),
-            rows_per_call
-        );
-        println!(
-            "  points charged {} / allowed {:.0} ({:.0} initial + {:.0}/s x {:.2} s) = {:.1} %",
-            self.charged,
-            self.allowed(),
-            self.initial_points,
-            self.restore_rate,
-            secs,
-            100.0 * self.charged as f64 / self.allowed()
-        );
-        println!(
-            "  the accounting's limit at this cost per row: {:.0} updates/s; achieved {:.1} % of it; THROTTLED {}",
-            limit,
-            100.0 * self.updates as f64 / secs / limit,
-            self.throttled
-        );
-        println!("  client: {:?}", self.client);
-    }
-}
 
 fn rows(
     admin_levels: &[(u64, u64)],
@@ -108,11 +41,6 @@ fn rows(
             change_from_quantity: Some(believed),
         })
         .collect()
-}
-
-/// A client that has seen no report yet: its bucket model syncs on the first answer.
-fn fresh_client(sandbox: &Sandbox) -> ShopifyClient {
-    client_for(sandbox, ApiVersion::V2026_07, |_| {}).expect("client")
 }
 
 /// Sets every level in one `set_inventory` call (split into calls of 250 by the client),
@@ -141,39 +69,6 @@ async fn batched(
     let mut window = Window::between(&before, &admin.stats(), admin, elapsed);
     window.updates = outcome.applied_rows();
     window.initial_points = initial_points;
-    window.client = client.stats();
-    window
-}
-
-/// One call per row, sequential, for `NAIVE_FOR`, through a fresh client.
-async fn naive(sandbox: &Sandbox, admin: &Admin, levels: &[(u64, u64)], from: i64) -> Window {
-    let client = fresh_client(sandbox);
-    admin.set_bucket(0.0);
-    let before = admin.stats();
-    let start = Instant::now();
-    let mut updates = 0;
-    for (n, &(item, location)) in levels.iter().enumerate() {
-        if start.elapsed() >= NAIVE_FOR {
-            break;
-        }
-        let row = SetRow {
-            inventory_item_id: item,
-            location_id: location,
-            quantity: from + 1,
-            change_from_quantity: Some(from),
-        };
-        let request = SetRequest::available(JobId(1_000_000 + n as u64), vec![row]);
-        let outcome = client.set_inventory(&request).await.expect("set_inventory");
-        assert!(
-            outcome.all_applied(),
-            "not applied: {:?}",
-            outcome.failure()
-        );
-        updates += 1;
-    }
-    let elapsed = start.elapsed();
-    let mut window = Window::between(&before, &admin.stats(), admin, elapsed);
-    window.updates = updates;
     window.client = client.stats();
     window
 }
@@ -231,7 +126,7 @@ async fn run() {
     .await;
     fresh.print("Batched, bucket full at the start (fresh app; the burst covers the run):");
 
-    let naive = naive(&sandbox, &admin, &levels, 30).await;
+    let naive = naive(&sandbox, &admin, &levels, 30, NAIVE_FOR).await;
     naive.print(&format!(
         "Naive, one call per row, sequential, bucket empty at the start, for {} s:",
         NAIVE_FOR.as_secs()

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`agent`]: start the real `plumbd` binary on a generated configuration, in a temporary
 //!   directory, and talk to it over its control socket.
+//! - [`bench`]: what the benchmarks share (budget accounting, the naive loop, percentiles).
 //! - [`erp`]: order fixtures and the ERP double.
 //! - [`sandbox`]: the Shopify sandbox, an Admin GraphQL API and webhook double that
 //!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
@@ -15,6 +16,7 @@
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
 pub mod agent;
+pub mod bench;
 pub mod erp;
 pub mod inventory;
 pub mod sandbox;

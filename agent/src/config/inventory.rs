@@ -191,6 +191,20 @@ impl InventoryConfig {
                 );
             }
         }
+        let bundle_skus: BTreeSet<&str> = bundles.iter().map(|(_, b)| b.sku.as_str()).collect();
+        for (key, bundle) in &bundles {
+            for component in &bundle.components {
+                if bundle_skus.contains(component.sku.as_str()) {
+                    reader.report(
+                        format!("{key}.components"),
+                        format!(
+                            "component {:?} of bundle {:?} is itself a bundle: nested bundles are not supported, list its components in {:?} directly",
+                            component.sku, bundle.sku, bundle.sku
+                        ),
+                    );
+                }
+            }
+        }
         reader.finish();
         InventoryConfig {
             poll_interval,

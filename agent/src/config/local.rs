@@ -9,7 +9,7 @@ use toml::Value;
 
 use super::reader::{Parse, Reader, mismatch};
 use super::secret::SecretSource;
-use super::values::{duration, duration_at_least, format_duration, integer, path, string};
+use super::values::{duration, duration_at_least, format_duration, integer, path, size, string};
 
 /// `[agent]`: where the agent keeps its state and how it logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,13 @@ pub struct AgentConfig {
     pub workers: usize,
     /// How long running jobs may finish after a stop request.
     pub shutdown_grace: Duration,
+    /// Bytes of the store's page cache (redb's default, 1 GiB, would let a large catalogue
+    /// grow the agent's memory to that).
+    pub store_cache: usize,
 }
+
+/// The default `agent.store_cache`, 64 MiB.
+const DEFAULT_STORE_CACHE: usize = 64 * 1024 * 1024;
 
 impl Default for AgentConfig {
     fn default() -> Self {
@@ -34,6 +40,7 @@ impl Default for AgentConfig {
             log_level: "info".to_owned(),
             workers: 4,
             shutdown_grace: Duration::from_secs(30),
+            store_cache: DEFAULT_STORE_CACHE,
         }
     }
 }
@@ -52,10 +59,23 @@ impl AgentConfig {
             log_level: reader.or("log_level", default.log_level, log_filter),
             workers: reader.or("workers", default.workers, integer(1, 64)),
             shutdown_grace: reader.or("shutdown_grace", default.shutdown_grace, duration),
+            store_cache: reader.or("store_cache", default.store_cache, store_cache),
         };
         reader.finish();
         config
     }
+}
+
+fn store_cache(value: Value) -> Parse<usize> {
+    let bytes = size(value)?;
+    let bytes = usize::try_from(bytes)
+        .map_err(|_| format!("{bytes} bytes is more than this machine can address"))?;
+    if bytes < 1_000_000 {
+        return Err(format!(
+            "too small: must be at least \"1MB\", got {bytes} bytes; \"64MiB\" suits 100,000 SKUs"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `[control]`: the Unix socket `plumbctl` and the console talk to.

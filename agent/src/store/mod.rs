@@ -63,6 +63,8 @@ pub struct StoreSettings {
     pub dead_letter_bound: u64,
     /// How long completed jobs are remembered.
     pub done_retention: Duration,
+    /// Bytes of redb's page cache.
+    pub cache_bytes: usize,
 }
 
 impl Default for StoreSettings {
@@ -70,6 +72,7 @@ impl Default for StoreSettings {
         StoreSettings {
             dead_letter_bound: 10_000,
             done_retention: Duration::from_secs(24 * 3600),
+            cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -180,10 +183,13 @@ impl Store {
                 message: format!("cannot create {}: {e}", dir.display()),
             })?;
         }
-        let db = Database::create(path).map_err(|e| StoreError::Open {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(settings.cache_bytes)
+            .create(path)
+            .map_err(|e| StoreError::Open {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         let txn = db.begin_write()?;
         schema::migrate(&txn)?;
         let recovered = {

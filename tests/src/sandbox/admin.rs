@@ -353,6 +353,12 @@ impl Admin {
         self.shared.lock_stats().clone()
     }
 
+    /// Moves the shop to `plan`: a bucket of its size and restore rate, full (a benchmark
+    /// sets up on a large plan, then measures on a small one).
+    pub fn set_plan(&self, plan: super::bucket::Plan) {
+        *self.shared.lock_bucket() = super::bucket::Bucket::for_plan(plan);
+    }
+
     /// Sets the points in the bucket (drain it to test throttling).
     pub fn set_bucket(&self, available: f64) {
         self.shared.lock_bucket().set_available(available);

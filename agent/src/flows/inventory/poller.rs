@@ -221,11 +221,25 @@ pub fn targets(
             base: formula::target(erp, buffer, 0),
         }
     };
+    let bundle_skus: BTreeSet<&str> = config.bundles.iter().map(|b| b.sku.as_str()).collect();
     let mut updates = Vec::new();
     for level in levels {
         let Some(&location) = location_of.get(level.warehouse.as_str()) else {
             continue;
         };
+        if bundle_skus.contains(level.sku.as_str()) {
+            // Two figures for one SKU: the configured bundle wins, and someone must know.
+            tracing::error!(
+                flow = "inventory",
+                sku = %level.sku,
+                warehouse = %level.warehouse,
+                cause = "bundle_stocked_in_erp",
+                "SKU {} is a bundle in [[inventory.bundles]] but the ERP also stocks it in {}: its ERP stock is ignored and the bundle is computed from its components; remove the bundle definition or the ERP stock",
+                level.sku,
+                level.warehouse
+            );
+            continue;
+        }
         let erp = formula::sellable(level, config.sellable);
         updates.push(update(level.sku.as_str(), &level.warehouse, location, erp));
     }
@@ -317,6 +331,17 @@ mod tests {
             found,
             vec![("MUG", 7, 9, 8), ("SET", 7, 3, 2)],
             "WH-WEST is not mapped; the buffer applies to the bundle too"
+        );
+        // The ERP stocking the bundle's own SKU does not override the bundle.
+        let direct = [level("SET", "WH-EAST", 50), level("MUG", "WH-EAST", 9)];
+        let found: Vec<(String, i64)> = targets(&config(), &locations, &direct, &components)
+            .into_iter()
+            .map(|u| (u.sku, u.base))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("MUG".to_owned(), 8), ("SET".to_owned(), 2)],
+            "the bundle comes from its components only"
         );
         // A level of an unrelated SKU recomputes no bundle.
         let other = [level("TEE", "WH-EAST", 4)];

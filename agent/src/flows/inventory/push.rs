@@ -1,7 +1,8 @@
 //! The push job: brings every pending SKU x location to its target in Shopify, in
 //! `inventorySetQuantities` calls of up to 250 rows with compare-and-swap on every row.
 //!
-//! One job pushes up to [`ROWS_PER_ROUND`] pending pairs a round. A stale row (Shopify
+//! One job pushes up to [`ROWS_PER_ROUND`] pending pairs a round, for at most
+//! `MAX_ROUNDS` rounds, then queues a new push job for the rest. A stale row (Shopify
 //! changed since we last knew it: a sale, a hand edit) changed nothing: its level is
 //! re-read, the store recomputes whether it is at target, and the next round pushes the
 //! rest with the fresh `changeFromQuantity`. Transient failures return to the queue, which
@@ -15,7 +16,7 @@ use crate::shopify::{BatchStatus, SetRequest, SetRow, ShopifyClient};
 use crate::store::{Failure, LeasedJob, PendingPush};
 
 use super::super::FlowContext;
-use super::item_dead_letter;
+use super::{item_dead_letter, push_job};
 
 /// Pending pairs one round reads (four full calls).
 pub const ROWS_PER_ROUND: usize = 1_000;
@@ -48,12 +49,22 @@ pub async fn run(context: &FlowContext, job: &LeasedJob) -> Result<(), Failure> 
         }
         round(context, client, job, &pending).await?;
     }
-    Err(Failure::transient(
-        "inventory_still_pending",
-        format!(
-            "levels still pending after {MAX_ROUNDS} rounds (stale levels or a large backlog); continuing later"
-        ),
-    ))
+    // A large backlog (a first run, a catalogue-wide change): nothing failed, so the rest
+    // goes to a fresh job behind whatever else is queued, not to a retry that counts
+    // against the job's attempts.
+    let now = context.clock.now();
+    context
+        .store
+        .write(move |ctx| ctx.enqueue(push_job(), now))
+        .await
+        .map_err(Failure::from)?;
+    tracing::info!(
+        flow = "inventory",
+        job = %job.id,
+        rounds = MAX_ROUNDS,
+        "inventory push continues in a new job"
+    );
+    Ok(())
 }
 
 /// One round over `pending`: resolve SKUs, learn unknown levels, push the rest.

@@ -24,6 +24,15 @@ pub struct State {
     pub password: String,
     /// Calls seen, by method.
     pub calls: HashMap<String, usize>,
+    /// Stock quantities per product, computed once per (context, forecast) and records
+    /// generation: one pass over the moves instead of one per product read.
+    quantities: std::sync::Mutex<QuantityCache>,
+}
+
+#[derive(Debug, Default)]
+struct QuantityCache {
+    generation: u64,
+    by_query: HashMap<(String, bool), HashMap<i64, Decimal>>,
 }
 
 /// A refusal, as Tryton sends it.
@@ -278,16 +287,35 @@ impl State {
     }
 
     fn quantity(&self, product: i64, context: &Value, forecast: bool) -> Decimal {
+        let mut cache = self
+            .quantities
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.generation != self.records.generation {
+            cache.generation = self.records.generation;
+            cache.by_query.clear();
+        }
+        cache
+            .by_query
+            .entry((context.to_string(), forecast))
+            .or_insert_with(|| self.quantities_of_all(context, forecast))
+            .get(&product)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Every product's quantity under `context`, in one pass over the moves.
+    fn quantities_of_all(&self, context: &Value, forecast: bool) -> HashMap<i64, Decimal> {
         let locations = self.counted(context);
         let assign = context
             .get("stock_assign")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let mut total = Decimal::ZERO;
+        let mut totals: HashMap<i64, Decimal> = HashMap::new();
         for mv in self.records.all("stock.move") {
-            if mv.get("product").and_then(Value::as_i64) != Some(product) {
+            let Some(product) = mv.get("product").and_then(Value::as_i64) else {
                 continue;
-            }
+            };
             let state = text(mv, "state");
             let counts = match state {
                 "done" => true,
@@ -307,15 +335,16 @@ impl State {
             let leaving = locations.contains(&from) && !locations.contains(&to);
             let arriving = locations.contains(&to) && !locations.contains(&from);
             if counts || (assign && state == "assigned" && leaving) {
+                let total = totals.entry(product).or_default();
                 if arriving {
-                    total += qty;
+                    *total += qty;
                 }
                 if leaving {
-                    total -= qty;
+                    *total -= qty;
                 }
             }
         }
-        total
+        totals
     }
 
     fn taxes_rate(&self, line: &Rec) -> Decimal {

@@ -246,6 +246,59 @@ impl ErpDouble {
         wh.get(zone).and_then(Value::as_i64).unwrap_or_default()
     }
 
+    /// Adds `count` products `<prefix>-00000`... (the sandbox's `add_catalog` SKUs), each
+    /// with `on_hand` in every one of `warehouses`: a catalogue for benchmarks, made in
+    /// one pass.
+    pub fn seed_catalog(&self, prefix: &str, count: usize, warehouses: &[&str], on_hand: i64) {
+        self.with(|s| {
+            let zones: Vec<i64> = warehouses
+                .iter()
+                .map(|w| Self::zone(s, w, "storage_location"))
+                .collect();
+            let r = &mut s.records;
+            for n in 0..count {
+                let sku = format!("{prefix}-{n:05}");
+                let template = r.create("product.template", &obj(json!({"name": sku, "list_price": "10.00"})));
+                let product = r.create("product.product", &obj(json!({"suffix_code": sku, "template": template, "type": "goods", "default_uom": 1, "active": true})));
+                for zone in &zones {
+                    r.create("stock.move", &obj(json!({"product": product, "quantity": on_hand, "from_location": LOST_FOUND, "to_location": zone, "state": "done"})));
+                }
+            }
+        });
+    }
+
+    /// Sets on hand of the first `count` products of a [`ErpDouble::seed_catalog`]
+    /// catalogue to `on_hand` in every one of `warehouses`, in one transaction.
+    pub fn set_catalog_stock(&self, prefix: &str, count: usize, warehouses: &[&str], on_hand: i64) {
+        self.with(|s| {
+            let wanted: std::collections::HashSet<String> =
+                (0..count).map(|n| format!("{prefix}-{n:05}")).collect();
+            let products: Vec<i64> = s
+                .records
+                .all("product.product")
+                .filter(|p| p.get("suffix_code").and_then(Value::as_str).is_some_and(|sku| wanted.contains(sku)))
+                .filter_map(|p| p.get("id").and_then(Value::as_i64))
+                .collect();
+            let mut moves = Vec::new();
+            for warehouse in warehouses {
+                let wh = Self::zone(s, warehouse, "id");
+                let storage = Self::zone(s, warehouse, "storage_location");
+                let rows = s.read("product.product", &products, &json!(["quantity"]), &json!({"locations": [wh], "stock_skip_warehouse": true}));
+                for row in rows.as_array().into_iter().flatten() {
+                    let current = to_decimal_or_zero(&row["quantity"]).unwrap_or_default();
+                    let delta = Decimal::from(on_hand) - current;
+                    let (from, to) = if delta > Decimal::ZERO { (LOST_FOUND, storage) } else { (storage, LOST_FOUND) };
+                    if !delta.is_zero() {
+                        moves.push(json!({"product": row["id"], "quantity": delta.abs().to_string().parse::<f64>().unwrap_or_default(), "from_location": from, "to_location": to, "state": "done"}));
+                    }
+                }
+            }
+            for mv in moves {
+                s.records.create("stock.move", &obj(mv));
+            }
+        });
+    }
+
     /// Sets on hand of a SKU in a warehouse (a done move from lost-and-found, as an
     /// inventory makes).
     pub fn set_stock(&self, sku: &str, warehouse: &str, on_hand: i64) {

@@ -21,6 +21,8 @@ pub struct Records {
     next: HashMap<String, i64>,
     /// The current request's transaction time (`write_date` of what it writes).
     pub now: Option<NaiveDateTime>,
+    /// Bumped by every change: what is computed from the records is valid for one value.
+    pub generation: u64,
 }
 
 /// The model a many-to-one field points to, for dotted reads.
@@ -54,6 +56,7 @@ impl Records {
 
     /// Inserts a record (one-to-many `create` and many-to-many `add` lists resolved).
     pub fn create(&mut self, model: &str, values: &Rec) -> i64 {
+        self.generation += 1;
         let id = {
             let next = self.next.entry(model.to_owned()).or_insert(1);
             let id = *next;
@@ -118,6 +121,7 @@ impl Records {
 
     /// Writes fields and stamps `write_date`.
     pub fn write(&mut self, model: &str, id: i64, values: &Rec) {
+        self.generation += 1;
         let stamp = self.stamp();
         if let Some(record) = self.get_mut(model, id) {
             for (field, value) in values {
@@ -134,6 +138,7 @@ impl Records {
 
     /// A record, to change.
     pub fn get_mut(&mut self, model: &str, id: i64) -> Option<&mut Rec> {
+        self.generation += 1;
         self.tables.get_mut(model).and_then(|t| t.get_mut(&id))
     }
 
