@@ -9,6 +9,7 @@
 //! error. Secrets are references resolved through a [`SecretSource`] at load time.
 
 mod flows;
+mod fulfilment;
 mod inventory;
 mod local;
 mod locations;
@@ -23,6 +24,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use flows::{FlowConfig, FlowsConfig};
+pub use fulfilment::{FulfilmentConfig, LocationMismatch};
 pub use inventory::{
     BufferAmount, BufferRule, BundleComponent, BundleDefinition, DriftAction, InventoryConfig,
     Sellable, glob_matches,
@@ -61,6 +63,8 @@ pub struct Config {
     pub inventory: InventoryConfig,
     /// `[orders]`.
     pub orders: OrdersConfig,
+    /// `[fulfilment]`.
+    pub fulfilment: FulfilmentConfig,
 }
 
 /// One thing wrong with the configuration.
@@ -194,6 +198,10 @@ impl Config {
             .table("orders")
             .map(OrdersConfig::read)
             .unwrap_or_default();
+        let fulfilment = document
+            .table("fulfilment")
+            .map(FulfilmentConfig::read)
+            .unwrap_or_default();
         document.finish();
         Config {
             agent,
@@ -207,6 +215,7 @@ impl Config {
             ownership,
             inventory,
             orders,
+            fulfilment,
         }
     }
 }

@@ -7,7 +7,9 @@
 //! are named by [`missing`]: their jobs are accepted and kept, visible in the queue, and
 //! run once an upgrade brings the handler.
 
+pub mod fulfilment;
 pub mod inventory;
+mod locks;
 pub mod orders;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::worker::Handler;
 
+pub use fulfilment::FulfilmentHandler;
 pub use inventory::InventoryHandler;
 pub use orders::OrdersHandler;
 
@@ -52,6 +55,10 @@ pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
         ),
         (FlowKind::Orders, orders.clone()),
         (FlowKind::Refunds, orders),
+        (
+            FlowKind::Fulfilment,
+            Arc::new(FulfilmentHandler::new(context.clone())),
+        ),
     ]
 }
 
@@ -73,6 +80,16 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
             );
         }
         _ => {}
+    }
+    if let Some(erp) = &context.erp
+        && context.shopify.is_some()
+        && context.config.flows.get(FlowKind::Fulfilment).enabled
+    {
+        tasks.spawn(fulfilment::poller::run(
+            context.clone(),
+            erp.clone(),
+            shutdown.clone(),
+        ));
     }
     if let Some(shopify) = &context.shopify
         && context.config.flows.get(FlowKind::Orders).enabled
