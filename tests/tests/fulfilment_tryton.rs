@@ -1,7 +1,8 @@
-//! End to end with a real Tryton: a Shopify order booked by the real `plumbd`, shipped in
-//! Tryton by a clerk with the carrier and a tracking number, appears in the sandbox as a
-//! fulfilment with that tracking, exactly once (Tryton reports the shipment again when it
-//! goes from shipped to done, and every poll re-reads an overlap window).
+//! End to end with a real Tryton: Shopify orders booked by the real `plumbd`, shipped in
+//! Tryton by a clerk with the carrier and a tracking number (whole, or split into two
+//! shipments), appear in the sandbox as fulfilments with that tracking, each exactly once
+//! (Tryton reports a shipment again whenever it is rewritten, and every poll re-reads an
+//! overlap window).
 
 use std::time::Duration;
 
@@ -14,111 +15,194 @@ use plumb_tests::tryton::{Clerk, TrytonServer};
 use rust_decimal::Decimal;
 
 const MUG: &str = "SKU-0017";
+const TEE: &str = "SKU-0018";
+const CARRIER: &str = "Plumb Parcel";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sale_shipped_in_tryton_becomes_one_fulfilment_with_tracking() {
-    let server = TrytonServer::shared();
-    let sandbox = Sandbox::start(SandboxConfig {
-        app_secret: WEBHOOK_SECRET.to_owned(),
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox");
-    let admin = sandbox.admin();
-    let east = admin.add_location("East");
-    let mug = admin.add_product("Mug", &[(MUG, Decimal::new(1250, 2))]);
-    admin.stock(mug.variants[0].inventory_item_id, east, 50);
-    let clerk = Clerk::new(server);
-    clerk.inventory(MUG, "WH-EAST", 50).await;
+/// One fulfilment as the sandbox holds it: (location, (carrier, tracking number)s, units).
+type Seen = (u64, Vec<(Option<String>, Option<String>)>, i64);
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let extra = "\n[queue]\nbackoff_base = \"100ms\"\nbackoff_cap = \"1s\"\n\
-                 [flows.inventory]\nenabled = false\n\
-                 [fulfilment]\npoll_interval = \"200ms\"\n";
-    let toml = agent_toml(
-        dir.path(),
-        &sandbox,
-        &server.settings(),
-        &[("WH-EAST", east)],
-        extra,
-    );
-    let agent = Agent::start(dir.path(), &toml);
-    let url = format!("http://{}/webhooks/shopify", agent.webhook_address);
-    admin.subscribe("orders/create", &url);
+/// The sandbox with East (mapped to WH-EAST), both products stocked on both sides, the
+/// agent between the sandbox and the shared Tryton.
+struct Setup {
+    _dir: tempfile::TempDir,
+    server: &'static TrytonServer,
+    sandbox: Sandbox,
+    agent: Agent,
+    east: u64,
+    variants: Vec<u64>,
+}
 
-    let order = admin
-        .place_order(&OrderSpec {
-            lines: vec![(mug.variants[0].variant_id, 3)],
-            location_id: Some(east),
-            email: "buyer@example.com".to_owned(),
-            paid: true,
+impl Setup {
+    async fn start() -> Setup {
+        let server = TrytonServer::shared();
+        let sandbox = Sandbox::start(SandboxConfig {
+            app_secret: WEBHOOK_SECRET.to_owned(),
+            ..SandboxConfig::default()
         })
-        .expect("place");
-    let erp = server.connector();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let shipment = loop {
-        if erp.sales_order(order).await.expect("read").is_some()
-            && let Some(shipment) = clerk.shipments_of(order).await.first()
-        {
-            break *shipment;
+        .await
+        .expect("sandbox");
+        let admin = sandbox.admin();
+        let east = admin.add_location("East");
+        let clerk = Clerk::new(server);
+        let mut variants = Vec::new();
+        for (sku, title) in [(MUG, "Mug"), (TEE, "Tee")] {
+            let product = admin.add_product(title, &[(sku, Decimal::new(1250, 2))]);
+            admin.stock(product.variants[0].inventory_item_id, east, 50);
+            variants.push(product.variants[0].variant_id);
+            clerk.inventory(sku, "WH-EAST", 50).await;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the order was not booked with a shipment\n{}",
-            agent.stderr()
+        let dir = tempfile::tempdir().expect("tempdir");
+        let extra = "\n[queue]\nbackoff_base = \"100ms\"\nbackoff_cap = \"1s\"\n\
+                     [flows.inventory]\nenabled = false\n\
+                     [fulfilment]\npoll_interval = \"200ms\"\n";
+        let toml = agent_toml(
+            dir.path(),
+            &sandbox,
+            &server.settings(),
+            &[("WH-EAST", east)],
+            extra,
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert!(
-        admin.with_state(|s| s.fulfillments.values().all(|f| f.order_id != order)),
-        "nothing is fulfilled before Tryton ships"
-    );
+        let agent = Agent::start(dir.path(), &toml);
+        let url = format!("http://{}/webhooks/shopify", agent.webhook_address);
+        admin.subscribe("orders/create", &url);
+        Setup {
+            _dir: dir,
+            server,
+            sandbox,
+            agent,
+            east,
+            variants,
+        }
+    }
 
-    clerk.ship(shipment, "1ZTRYTON0001").await;
-    let fulfilments = || {
-        admin.with_state(|s| {
-            s.fulfillments
+    /// Places an order of `units` per product at East; waits until Tryton has booked it
+    /// with its shipment, which it returns with the order id.
+    async fn book(&self, units: &[i64]) -> (u64, i64) {
+        let lines = self.variants.iter().copied().zip(units.iter().copied());
+        let order = self
+            .sandbox
+            .admin()
+            .place_order(&OrderSpec {
+                lines: lines.filter(|(_, q)| *q > 0).collect(),
+                location_id: Some(self.east),
+                email: "buyer@example.com".to_owned(),
+                paid: true,
+            })
+            .expect("place");
+        let erp = self.server.connector();
+        let clerk = Clerk::new(self.server);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if erp.sales_order(order).await.expect("read").is_some()
+                && let Some(shipment) = clerk.shipments_of(order).await.first()
+            {
+                return (order, *shipment);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the order was not booked with a shipment\n{}",
+                self.agent.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn fulfilments(&self, order: u64) -> Vec<Seen> {
+        self.sandbox.admin().with_state(|s| {
+            let mut found: Vec<(u64, Seen)> = s
+                .fulfillments
                 .values()
                 .filter(|f| f.order_id == order)
                 .map(|f| {
-                    (
-                        f.location_id,
-                        f.tracking
-                            .iter()
-                            .map(|t| (t.company.clone(), t.number.clone()))
-                            .collect::<Vec<_>>(),
-                        f.lines.iter().map(|(_, _, q)| q).sum::<i64>(),
-                    )
+                    let tracking = f
+                        .tracking
+                        .iter()
+                        .map(|t| (t.company.clone(), t.number.clone()))
+                        .collect();
+                    let units = f.lines.iter().map(|(_, _, q)| q).sum();
+                    (f.id, (f.location_id, tracking, units))
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            found.sort_by_key(|(id, _)| *id);
+            found.into_iter().map(|(_, seen)| seen).collect()
         })
-    };
-    eventually(&agent, "the shipment is fulfilled in the sandbox", || {
-        !fulfilments().is_empty()
-    })
-    .await;
-    // Several more polls: the shipment is re-read in every overlap window.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    agent.wait_drained().await;
-    let carrier = "Plumb Parcel".to_owned();
-    assert_eq!(
-        fulfilments(),
-        vec![(
-            east,
-            vec![(Some(carrier), Some("1ZTRYTON0001".to_owned()))],
-            3
-        )],
-        "{}",
-        agent.stderr()
+    }
+
+    /// Waits for `count` fulfilments, lets several more polls pass, and checks there are
+    /// still exactly `count` and no fulfilment job was dead-lettered.
+    async fn settle(&self, order: u64, count: usize) -> Vec<Seen> {
+        eventually(&self.agent, &format!("{count} fulfilment(s)"), || {
+            self.fulfilments(order).len() >= count
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        self.agent.wait_drained().await;
+        let found = self.fulfilments(order);
+        let log = self.agent.stderr();
+        assert_eq!(found.len(), count, "{found:?}\n{log}");
+        assert!(
+            !log.lines()
+                .any(|l| l.contains("dead-lettered") && l.contains("flow=fulfilment")),
+            "{log}"
+        );
+        found
+    }
+}
+
+fn tracked(number: &str) -> Vec<(Option<String>, Option<String>)> {
+    vec![(Some(CARRIER.to_owned()), Some(number.to_owned()))]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_shipped_in_tryton_becomes_one_fulfilment_with_tracking() {
+    let setup = Setup::start().await;
+    let (order, shipment) = setup.book(&[3, 0]).await;
+    assert!(
+        setup.fulfilments(order).is_empty(),
+        "nothing is fulfilled before Tryton ships"
     );
+    Clerk::new(setup.server)
+        .ship(shipment, "1ZTRYTON0001")
+        .await;
+    let found = setup.settle(order, 1).await;
+    assert_eq!(found, vec![(setup.east, tracked("1ZTRYTON0001"), 3)]);
     assert_eq!(
-        admin.order(order).map(|o| o.fulfillment_status()),
+        setup
+            .sandbox
+            .admin()
+            .order(order)
+            .map(|o| o.fulfillment_status()),
         Some("FULFILLED")
     );
-    let log = agent.stderr();
-    assert!(
-        !log.lines()
-            .any(|l| l.contains("dead-lettered") && l.contains("flow=fulfilment")),
-        "{log}"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_split_into_two_shipments_in_tryton_becomes_two_fulfilments() {
+    let setup = Setup::start().await;
+    let (order, shipment) = setup.book(&[2, 1]).await;
+    let clerk = Clerk::new(setup.server);
+    // One mug leaves first; the other mug and the tee follow in the original shipment.
+    let first = clerk.split(shipment, &[(MUG, 1)]).await;
+    clerk.ship(first, "1ZTRYPART01").await;
+    let found = setup.settle(order, 1).await;
+    assert_eq!(found, vec![(setup.east, tracked("1ZTRYPART01"), 1)]);
+    assert_eq!(
+        setup
+            .sandbox
+            .admin()
+            .order(order)
+            .map(|o| o.fulfillment_status()),
+        Some("PARTIALLY_FULFILLED")
+    );
+    clerk.ship(shipment, "1ZTRYPART02").await;
+    let found = setup.settle(order, 2).await;
+    assert_eq!(found[1], (setup.east, tracked("1ZTRYPART02"), 2));
+    assert_eq!(
+        setup
+            .sandbox
+            .admin()
+            .order(order)
+            .map(|o| o.fulfillment_status()),
+        Some("FULFILLED")
     );
 }
