@@ -153,56 +153,42 @@ fn tracked(number: &str) -> Vec<(Option<String>, Option<String>)> {
     vec![(Some(CARRIER.to_owned()), Some(number.to_owned()))]
 }
 
+/// One test, one shop: the sandboxes of two tests would give their orders the same ids,
+/// and the shared Tryton would hold them as one sale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sale_shipped_in_tryton_becomes_one_fulfilment_with_tracking() {
+async fn sales_shipped_in_tryton_whole_or_split_become_one_fulfilment_per_shipment() {
     let setup = Setup::start().await;
+    let clerk = Clerk::new(setup.server);
+
+    // Shipped whole.
     let (order, shipment) = setup.book(&[3, 0]).await;
     assert!(
         setup.fulfilments(order).is_empty(),
         "nothing is fulfilled before Tryton ships"
     );
-    Clerk::new(setup.server)
-        .ship(shipment, "1ZTRYTON0001")
-        .await;
+    clerk.ship(shipment, "1ZTRYTON0001").await;
     let found = setup.settle(order, 1).await;
     assert_eq!(found, vec![(setup.east, tracked("1ZTRYTON0001"), 3)]);
-    assert_eq!(
-        setup
-            .sandbox
-            .admin()
-            .order(order)
-            .map(|o| o.fulfillment_status()),
-        Some("FULFILLED")
-    );
-}
+    assert_eq!(status(&setup, order), Some("FULFILLED"));
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sale_split_into_two_shipments_in_tryton_becomes_two_fulfilments() {
-    let setup = Setup::start().await;
+    // Split: one mug leaves first; the other mug and the tee follow in the original
+    // shipment.
     let (order, shipment) = setup.book(&[2, 1]).await;
-    let clerk = Clerk::new(setup.server);
-    // One mug leaves first; the other mug and the tee follow in the original shipment.
     let first = clerk.split(shipment, &[(MUG, 1)]).await;
     clerk.ship(first, "1ZTRYPART01").await;
     let found = setup.settle(order, 1).await;
     assert_eq!(found, vec![(setup.east, tracked("1ZTRYPART01"), 1)]);
-    assert_eq!(
-        setup
-            .sandbox
-            .admin()
-            .order(order)
-            .map(|o| o.fulfillment_status()),
-        Some("PARTIALLY_FULFILLED")
-    );
+    assert_eq!(status(&setup, order), Some("PARTIALLY_FULFILLED"));
     clerk.ship(shipment, "1ZTRYPART02").await;
     let found = setup.settle(order, 2).await;
     assert_eq!(found[1], (setup.east, tracked("1ZTRYPART02"), 2));
-    assert_eq!(
-        setup
-            .sandbox
-            .admin()
-            .order(order)
-            .map(|o| o.fulfillment_status()),
-        Some("FULFILLED")
-    );
+    assert_eq!(status(&setup, order), Some("FULFILLED"));
+}
+
+fn status(setup: &Setup, order: u64) -> Option<&'static str> {
+    setup
+        .sandbox
+        .admin()
+        .order(order)
+        .map(|o| o.fulfillment_status())
 }
