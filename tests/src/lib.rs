@@ -5,6 +5,7 @@
 //! - [`agent`]: start the real `plumbd` binary on a generated configuration, in a temporary
 //!   directory, and talk to it over its control socket.
 //! - [`erp`]: order fixtures and the ERP double.
+//! - [`fulfilment`]: an order's fulfilments in the sandbox, and the wait until they settle.
 //! - [`sandbox`]: the Shopify sandbox, an Admin GraphQL API and webhook double that
 //!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
 //!   faults, signed webhooks with retries, orders); run in-process or as the
@@ -16,6 +17,7 @@
 
 pub mod agent;
 pub mod erp;
+pub mod fulfilment;
 pub mod inventory;
 pub mod sandbox;
 pub mod shopify;

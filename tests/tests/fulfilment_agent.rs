@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use plumb_tests::agent::{Agent, WEBHOOK_SECRET, eventually};
 use plumb_tests::erp::double::ErpDouble;
+use plumb_tests::fulfilment::{self, Seen};
 use plumb_tests::inventory::agent_toml;
+use plumb_tests::sandbox::Sandbox;
 use plumb_tests::sandbox::faults::FaultConfig;
 use plumb_tests::sandbox::orders::OrderSpec;
 use plumb_tests::sandbox::payloads;
-use plumb_tests::sandbox::{Sandbox, SandboxConfig};
 use plumb_tests::webhooks::{Delivery, Sender};
 use rust_decimal::Decimal;
 
@@ -22,9 +23,6 @@ const TEE: &str = "TEE-1";
 /// Ends in `[fulfilment]`, so a test's extra keys land there.
 const FAST: &str = "\n[queue]\nbackoff_base = \"50ms\"\nbackoff_cap = \"200ms\"\n\
                     [fulfilment]\npoll_interval = \"100ms\"\n";
-
-/// One fulfilment as the sandbox holds it: (location, tracking numbers, carriers, units).
-type Seen = (u64, Vec<String>, Vec<String>, i64);
 
 /// A sandbox shop with East (mapped to WH-EAST) and North (not mapped), two products
 /// stocked at both; the ERP double with them; the agent between.
@@ -42,12 +40,7 @@ struct Setup {
 
 impl Setup {
     async fn start(extra: &str) -> Setup {
-        let sandbox = Sandbox::start(SandboxConfig {
-            app_secret: WEBHOOK_SECRET.to_owned(),
-            ..SandboxConfig::default()
-        })
-        .await
-        .expect("sandbox");
+        let sandbox = fulfilment::sandbox().await;
         let admin = sandbox.admin();
         let east = admin.add_location("East");
         let north = admin.add_location("North");
@@ -125,46 +118,13 @@ impl Setup {
         order
     }
 
-    /// The order's fulfilments in the sandbox.
     fn fulfilments(&self, order: u64) -> Vec<Seen> {
-        self.sandbox.admin().with_state(|state| {
-            let mut found: Vec<(u64, Seen)> = state
-                .fulfillments
-                .values()
-                .filter(|f| f.order_id == order)
-                .map(|f| {
-                    (
-                        f.id,
-                        (
-                            f.location_id,
-                            f.tracking.iter().filter_map(|t| t.number.clone()).collect(),
-                            f.tracking
-                                .iter()
-                                .filter_map(|t| t.company.clone())
-                                .collect(),
-                            f.lines.iter().map(|(_, _, q)| q).sum(),
-                        ),
-                    )
-                })
-                .collect();
-            found.sort_by_key(|(id, _)| *id);
-            found.into_iter().map(|(_, seen)| seen).collect()
-        })
+        fulfilment::fulfilments(&self.sandbox, order)
     }
 
-    /// Waits until the order has `count` fulfilments, then until the queue is empty, then
-    /// a few more polls, and checks it still has exactly `count`.
     async fn settle(&self, order: u64, count: usize) -> Vec<Seen> {
-        eventually(&self.agent, &format!("{count} fulfilment(s)"), || {
-            self.fulfilments(order).len() >= count
-        })
-        .await;
-        self.agent.wait_drained().await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        self.agent.wait_drained().await;
-        let found = self.fulfilments(order);
-        assert_eq!(found.len(), count, "{found:?}\n{}", self.agent.stderr());
-        found
+        let quiet = Duration::from_millis(500);
+        fulfilment::settle(&self.agent, &self.sandbox, order, count, quiet).await
     }
 }
 
@@ -176,12 +136,11 @@ async fn a_shipped_order_becomes_one_fulfilment_with_tracking() {
     let found = setup.settle(order, 1).await;
     assert_eq!(
         found[0],
-        (
-            setup.east,
-            vec!["1ZSHIP0001".to_owned()],
-            vec!["Plumb Parcel".to_owned()],
-            3
-        )
+        Seen {
+            location: setup.east,
+            tracking: vec![(Some("Plumb Parcel".into()), Some("1ZSHIP0001".into()))],
+            units: 3,
+        }
     );
 }
 
@@ -194,17 +153,14 @@ async fn partial_and_split_shipments_fulfil_each_part_once() {
     setup.double.ship_part(order, &[(MUG, 1)], "1ZPART0001");
     let first = setup.settle(order, 1).await;
     assert_eq!(
-        (first[0].1.clone(), first[0].3),
-        (vec!["1ZPART0001".to_owned()], 1)
+        (first[0].numbers(), first[0].units),
+        (vec!["1ZPART0001"], 1)
     );
     setup
         .double
         .ship_part(order, &[(MUG, 1), (TEE, 1)], "1ZPART0002");
     let both = setup.settle(order, 2).await;
-    assert_eq!(
-        (both[1].1.clone(), both[1].3),
-        (vec!["1ZPART0002".to_owned()], 2)
-    );
+    assert_eq!((both[1].numbers(), both[1].units), (vec!["1ZPART0002"], 2));
     let status = setup
         .sandbox
         .admin()
@@ -233,8 +189,8 @@ async fn a_lost_answer_to_fulfillment_create_gives_one_fulfilment() {
     setup.sandbox.admin().set_faults(FaultConfig::default());
     let found = setup.settle(order, 1).await;
     assert_eq!(
-        (found[0].1.clone(), found[0].3),
-        (vec!["1ZLOST0001".to_owned()], 1)
+        (found[0].numbers(), found[0].units),
+        (vec!["1ZLOST0001"], 1)
     );
     assert!(setup.sandbox.admin().fault_counters().response_lost >= 1);
     assert!(
@@ -304,7 +260,7 @@ async fn a_shipment_from_another_location_moves_the_order_when_configured() {
     setup.double.ship(order, "1ZMOVED001");
     let found = setup.settle(order, 1).await;
     assert_eq!(
-        (found[0].0, found[0].1.clone(), found[0].3),
-        (setup.east, vec!["1ZMOVED001".to_owned()], 2)
+        (found[0].location, found[0].numbers(), found[0].units),
+        (setup.east, vec!["1ZMOVED001"], 2)
     );
 }

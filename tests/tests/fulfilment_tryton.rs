@@ -7,19 +7,17 @@
 use std::time::Duration;
 
 use plumb_agent::erp::Erp;
-use plumb_tests::agent::{Agent, WEBHOOK_SECRET, eventually};
+use plumb_tests::agent::Agent;
+use plumb_tests::fulfilment::{self, Seen};
 use plumb_tests::inventory::agent_toml;
+use plumb_tests::sandbox::Sandbox;
 use plumb_tests::sandbox::orders::OrderSpec;
-use plumb_tests::sandbox::{Sandbox, SandboxConfig};
 use plumb_tests::tryton::{Clerk, TrytonServer};
 use rust_decimal::Decimal;
 
 const MUG: &str = "SKU-0017";
 const TEE: &str = "SKU-0018";
 const CARRIER: &str = "Plumb Parcel";
-
-/// One fulfilment as the sandbox holds it: (location, (carrier, tracking number)s, units).
-type Seen = (u64, Vec<(Option<String>, Option<String>)>, i64);
 
 /// The sandbox with East (mapped to WH-EAST), both products stocked on both sides, the
 /// agent between the sandbox and the shared Tryton.
@@ -35,12 +33,7 @@ struct Setup {
 impl Setup {
     async fn start() -> Setup {
         let server = TrytonServer::shared();
-        let sandbox = Sandbox::start(SandboxConfig {
-            app_secret: WEBHOOK_SECRET.to_owned(),
-            ..SandboxConfig::default()
-        })
-        .await
-        .expect("sandbox");
+        let sandbox = fulfilment::sandbox().await;
         let admin = sandbox.admin();
         let east = admin.add_location("East");
         let clerk = Clerk::new(server);
@@ -108,49 +101,22 @@ impl Setup {
     }
 
     fn fulfilments(&self, order: u64) -> Vec<Seen> {
-        self.sandbox.admin().with_state(|s| {
-            let mut found: Vec<(u64, Seen)> = s
-                .fulfillments
-                .values()
-                .filter(|f| f.order_id == order)
-                .map(|f| {
-                    let tracking = f
-                        .tracking
-                        .iter()
-                        .map(|t| (t.company.clone(), t.number.clone()))
-                        .collect();
-                    let units = f.lines.iter().map(|(_, _, q)| q).sum();
-                    (f.id, (f.location_id, tracking, units))
-                })
-                .collect();
-            found.sort_by_key(|(id, _)| *id);
-            found.into_iter().map(|(_, seen)| seen).collect()
-        })
+        fulfilment::fulfilments(&self.sandbox, order)
     }
 
-    /// Waits for `count` fulfilments, lets several more polls pass, and checks there are
-    /// still exactly `count` and no fulfilment job was dead-lettered.
     async fn settle(&self, order: u64, count: usize) -> Vec<Seen> {
-        eventually(&self.agent, &format!("{count} fulfilment(s)"), || {
-            self.fulfilments(order).len() >= count
-        })
-        .await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        self.agent.wait_drained().await;
-        let found = self.fulfilments(order);
-        let log = self.agent.stderr();
-        assert_eq!(found.len(), count, "{found:?}\n{log}");
-        assert!(
-            !log.lines()
-                .any(|l| l.contains("dead-lettered") && l.contains("flow=fulfilment")),
-            "{log}"
-        );
-        found
+        let quiet = Duration::from_secs(2);
+        fulfilment::settle(&self.agent, &self.sandbox, order, count, quiet).await
     }
 }
 
-fn tracked(number: &str) -> Vec<(Option<String>, Option<String>)> {
-    vec![(Some(CARRIER.to_owned()), Some(number.to_owned()))]
+/// A fulfilment from East with the carrier and `number`.
+fn tracked(setup: &Setup, number: &str, units: i64) -> Seen {
+    Seen {
+        location: setup.east,
+        tracking: vec![(Some(CARRIER.to_owned()), Some(number.to_owned()))],
+        units,
+    }
 }
 
 /// One test, one shop: the sandboxes of two tests would give their orders the same ids,
@@ -168,7 +134,7 @@ async fn sales_shipped_in_tryton_whole_or_split_become_one_fulfilment_per_shipme
     );
     clerk.ship(shipment, "1ZTRYTON0001").await;
     let found = setup.settle(order, 1).await;
-    assert_eq!(found, vec![(setup.east, tracked("1ZTRYTON0001"), 3)]);
+    assert_eq!(found, vec![tracked(&setup, "1ZTRYTON0001", 3)]);
     assert_eq!(status(&setup, order), Some("FULFILLED"));
 
     // Split: one mug leaves first; the other mug and the tee follow in the original
@@ -177,11 +143,11 @@ async fn sales_shipped_in_tryton_whole_or_split_become_one_fulfilment_per_shipme
     let first = clerk.split(shipment, &[(MUG, 1)]).await;
     clerk.ship(first, "1ZTRYPART01").await;
     let found = setup.settle(order, 1).await;
-    assert_eq!(found, vec![(setup.east, tracked("1ZTRYPART01"), 1)]);
+    assert_eq!(found, vec![tracked(&setup, "1ZTRYPART01", 1)]);
     assert_eq!(status(&setup, order), Some("PARTIALLY_FULFILLED"));
     clerk.ship(shipment, "1ZTRYPART02").await;
     let found = setup.settle(order, 2).await;
-    assert_eq!(found[1], (setup.east, tracked("1ZTRYPART02"), 2));
+    assert_eq!(found[1], tracked(&setup, "1ZTRYPART02", 2));
     assert_eq!(status(&setup, order), Some("FULFILLED"));
 }
 

@@ -11,6 +11,7 @@ pub mod fulfilment;
 pub mod inventory;
 mod locks;
 pub mod orders;
+pub mod polling;
 
 use std::sync::Arc;
 

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use plumb_common::FlowKind;
 
-use crate::erp::{Cursor, Erp, ErpError, Shipment};
+use crate::erp::{Cursor, Erp, Shipment};
+use crate::flows::polling::{PollError, Polls};
 use crate::shutdown::Shutdown;
-use crate::store::{EnqueueOptions, NewJob, StoreError};
+use crate::store::{EnqueueOptions, EnqueueOutcome, NewJob};
 use crate::work::Work;
 
 use super::super::FlowContext;
@@ -26,44 +27,19 @@ pub const CURSOR: &str = "fulfilment/erp_shipments";
 /// done) reports it again, and the key drops the repeat. After that the ledger does.
 const SHIPMENT_DEDUP: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Why a poll failed; the next poll tries again from the same cursor.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    /// The ERP failed.
-    #[error(transparent)]
-    Erp(#[from] ErpError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Polls until shutdown. Failures are logged and retried at the next tick.
-pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown) {
-    let mut ticker = tokio::time::interval(context.config.fulfilment.poll_interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            () = shutdown.wait() => return,
-        }
+pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, shutdown: Shutdown) {
+    let interval = context.config.fulfilment.poll_interval;
+    let mut polls = Polls::new("fulfilment", "ERP shipments", interval, shutdown);
+    while polls.tick().await {
         match poll_once(&context, erp.as_ref()).await {
             Ok(queued) => {
-                if failing {
-                    tracing::info!(flow = "fulfilment", "ERP shipment poll recovered");
-                    failing = false;
-                }
+                polls.succeeded();
                 if queued > 0 {
                     tracing::debug!(flow = "fulfilment", queued, "shipments queued for Shopify");
                 }
             }
-            Err(error) if failing => {
-                tracing::debug!(flow = "fulfilment", %error, "ERP shipment poll still failing");
-            }
-            Err(error) => {
-                tracing::warn!(flow = "fulfilment", %error, "ERP shipment poll failed; retrying at the next tick");
-                failing = true;
-            }
+            Err(error) => polls.failed(&error),
         }
     }
 }
@@ -119,7 +95,7 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
             let mut queued = 0;
             for shipment in ours {
                 let enqueued = ctx.enqueue(fulfil_job(shipment), now)?;
-                if enqueued.outcome == crate::store::EnqueueOutcome::Created {
+                if enqueued.outcome == EnqueueOutcome::Created {
                     queued += 1;
                 }
             }
