@@ -7,7 +7,7 @@ use std::time::Duration;
 use toml::Value;
 
 use super::reader::{Parse, Reader};
-use super::values::{boolean, duration_at_least, string};
+use super::values::{boolean, erp_poll_interval, string};
 
 /// What a shipment that left from another location than the one Shopify assigned the
 /// order's lines to leads to.
@@ -44,14 +44,7 @@ impl Default for FulfilmentConfig {
 impl FulfilmentConfig {
     pub(super) fn read(mut reader: Reader<'_>) -> Self {
         let default = FulfilmentConfig::default();
-        let poll_interval = reader.or(
-            "poll_interval",
-            default.poll_interval,
-            duration_at_least(
-                Duration::from_millis(100),
-                "a shorter poll only loads the ERP",
-            ),
-        );
+        let poll_interval = reader.or("poll_interval", default.poll_interval, erp_poll_interval);
         let notify_customer = reader.or("notify_customer", default.notify_customer, boolean);
         let on_location_mismatch = reader.or(
             "on_location_mismatch",

@@ -305,6 +305,28 @@ components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
     }
 
     #[test]
+    fn fulfilment_keys_default_and_name_their_mistakes() {
+        let config = Config::from_toml_str("", &Provisioned).expect("empty is valid");
+        assert_eq!(config.fulfilment, FulfilmentConfig::default());
+        assert_eq!(
+            config.fulfilment.on_location_mismatch,
+            LocationMismatch::Report
+        );
+        let text = "[fulfilment]\npoll_interval = \"10ms\"\non_location_mismatch = \"ship\"\n";
+        let errors = Config::from_toml_str(text, &Provisioned).expect_err("invalid");
+        let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "fulfilment.poll_interval",
+                "fulfilment.on_location_mismatch"
+            ],
+            "{errors}"
+        );
+        assert!(errors.to_string().contains(r#""move""#), "{errors}");
+    }
+
+    #[test]
     fn syntax_errors_give_line_and_column() {
         let errors =
             Config::from_toml_str("[agent]\nworkers = = 4\n", &Provisioned).expect_err("bad TOML");
