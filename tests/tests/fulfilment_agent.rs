@@ -170,6 +170,24 @@ async fn partial_and_split_shipments_fulfil_each_part_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracking_number_changed_after_the_fulfilment_is_reported_not_fulfilled_again() {
+    let setup = Setup::start("").await;
+    let order = setup.book(vec![(setup.mug, 3)], setup.east, None).await;
+    let shipment = setup.double.ship_part(order, &[(MUG, 1)], "1ZFIRST001");
+    setup.settle(order, 1).await;
+    // Reported again with another number: the ledger knows the shipment, so nothing is
+    // fulfilled twice (Shopify would take it: two units are left), and a person is told.
+    setup.double.set_tracking(shipment, "1ZSECOND01");
+    let (_, detail) = setup.agent.dead_letter("tracking_changed").await;
+    let message = &detail.summary.message;
+    assert!(
+        message.contains("1ZFIRST001") && message.contains("1ZSECOND01"),
+        "{message}"
+    );
+    assert_eq!(setup.fulfilments(order).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_answer_to_fulfillment_create_gives_one_fulfilment() {
     let setup = Setup::start("").await;
     let order = setup.book(vec![(setup.mug, 3)], setup.east, None).await;

@@ -454,6 +454,19 @@ impl ErpDouble {
         part
     }
 
+    /// Gives a shipment another tracking number (a carrier relabelling a parcel): Tryton
+    /// stamps it with a new `write_date`, so it is reported again.
+    pub fn set_tracking(&self, shipment: i64, tracking: &str) {
+        let mut shared = lock(&self.shared);
+        let state = &mut shared.state;
+        state.records.now = Some(next_stamp(state.records.now));
+        state.records.write(
+            "stock.shipment.out",
+            shipment,
+            &obj(json!({"shipping_reference": tracking})),
+        );
+    }
+
     /// Stops serving (an outage where nothing listens any more).
     pub fn shut_down(&self) {
         self.server.abort();
