@@ -16,6 +16,8 @@ pub struct Seen {
     pub tracking: Vec<(Option<String>, Option<String>)>,
     /// Units, all lines together.
     pub units: i64,
+    /// Whether Shopify was asked to email the buyer.
+    pub notify_customer: bool,
 }
 
 impl Seen {
@@ -54,6 +56,7 @@ pub fn fulfilments(sandbox: &Sandbox, order: u64) -> Vec<Seen> {
                         .map(|t| (t.company.clone(), t.number.clone()))
                         .collect(),
                     units: f.lines.iter().map(|(_, _, q)| q).sum(),
+                    notify_customer: f.notify_customer,
                 };
                 (f.id, seen)
             })

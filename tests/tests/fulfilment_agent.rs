@@ -130,7 +130,7 @@ impl Setup {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shipped_order_becomes_one_fulfilment_with_tracking() {
-    let setup = Setup::start("").await;
+    let setup = Setup::start("notify_customer = true\n").await;
     let order = setup.book(vec![(setup.mug, 3)], setup.east, None).await;
     setup.double.ship(order, "1ZSHIP0001");
     let found = setup.settle(order, 1).await;
@@ -140,6 +140,7 @@ async fn a_shipped_order_becomes_one_fulfilment_with_tracking() {
             location: setup.east,
             tracking: vec![(Some("Plumb Parcel".into()), Some("1ZSHIP0001".into()))],
             units: 3,
+            notify_customer: true,
         }
     );
 }

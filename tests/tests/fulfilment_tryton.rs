@@ -116,6 +116,7 @@ fn tracked(setup: &Setup, number: &str, units: i64) -> Seen {
         location: setup.east,
         tracking: vec![(Some(CARRIER.to_owned()), Some(number.to_owned()))],
         units,
+        notify_customer: false,
     }
 }
 

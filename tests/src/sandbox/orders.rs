@@ -595,6 +595,10 @@ pub fn fulfil(state: &mut State, input: &Value) -> Result<u64, Vec<UserError>> {
             location_id,
             tracking,
             lines,
+            notify_customer: input
+                .get("notifyCustomer")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             created_at: time,
         },
     );
