@@ -97,7 +97,10 @@ impl Fulfiller {
             return Err(Failure::permanent(
                 "fulfilments_unverifiable",
                 format!(
-                    "order {order} has at least {FULFILLMENTS_READ} fulfilments and Plumb                      reads that many: it cannot tell whether shipment {} is among the others.                      Check the order in Shopify; fulfil the shipment by hand if it is missing",
+                    "order {order} has at least {FULFILLMENTS_READ} fulfilments and Plumb \
+                     reads that many: it cannot tell whether shipment {} is among the \
+                     others. Check the order in Shopify; fulfil the shipment by hand if it \
+                     is missing",
                     shipment.erp_id
                 ),
             ));
