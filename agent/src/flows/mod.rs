@@ -82,15 +82,24 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
         }
         _ => {}
     }
-    if let Some(erp) = &context.erp
-        && context.shopify.is_some()
-        && context.config.flows.get(FlowKind::Fulfilment).enabled
-    {
-        tasks.spawn(fulfilment::poller::run(
-            context.clone(),
-            erp.clone(),
-            shutdown.clone(),
-        ));
+    let fulfilment = context.config.flows.get(FlowKind::Fulfilment);
+    match (&context.erp, &context.shopify) {
+        (Some(erp), Some(_)) if fulfilment.enabled && !context.config.locations.is_empty() => {
+            tasks.spawn(fulfilment::poller::run(
+                context.clone(),
+                erp.clone(),
+                shutdown.clone(),
+            ));
+        }
+        // Not polled, so the cursor stays where it was: once warehouses are mapped, the
+        // shipments made meanwhile are read then, not lost.
+        (Some(_), Some(_)) if fulfilment.enabled => {
+            tracing::warn!(
+                flow = "fulfilment",
+                "no [[locations]] mapped: ERP shipments are not fulfilled in Shopify"
+            );
+        }
+        _ => {}
     }
     if let Some(shopify) = &context.shopify
         && context.config.flows.get(FlowKind::Orders).enabled
