@@ -47,6 +47,12 @@ pub enum Work {
         /// The Shopify location.
         location: u64,
     },
+    /// An ERP shipment to become a Shopify fulfilment (with its carrier and tracking) on
+    /// the order's fulfillment orders.
+    Fulfil {
+        /// The shipment as the ERP reported it.
+        shipment: crate::erp::Shipment,
+    },
 }
 
 /// A webhook as Shopify delivered it: the headers that identify it and the raw body.
@@ -193,6 +199,13 @@ impl Work {
             Work::InventoryItem { sku, location } => {
                 format!("inventory item {sku} at location {location}")
             }
+            Work::Fulfil { shipment } => format!(
+                "fulfil shipment {} of order {}",
+                shipment.number.as_deref().unwrap_or(&shipment.erp_id),
+                shipment
+                    .shopify_order_id
+                    .map_or_else(|| "(none)".to_owned(), |id| id.to_string())
+            ),
         }
     }
 }

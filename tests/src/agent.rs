@@ -9,12 +9,25 @@ use tokio::net::UnixStream;
 
 use plumb_common::frame::{read_frame, write_frame};
 use plumb_common::protocol::{
-    ClientMessage, Hello, MAX_FRAME_BYTES, PROTOCOL_VERSION, Request, RequestError, Response,
-    ServerMessage,
+    ClientMessage, DeadLetterDetail, DeadLetterQuery, DeadLetterSummary, Hello, MAX_FRAME_BYTES,
+    PROTOCOL_VERSION, Request, RequestError, Response, ServerMessage,
 };
 
 /// The webhook secret the generated configurations use.
 pub const WEBHOOK_SECRET: &str = "plumb-test-webhook-secret";
+
+/// Waits until `check` holds (30 s at most), or fails with `what` and the agent's log.
+pub async fn eventually(agent: &Agent, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}\n{}",
+            agent.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// Path of the `plumbd` binary of this build profile, built first if a narrower cargo
 /// command (`cargo test -p plumb-tests`, `cargo bench`) did not build it.
@@ -188,6 +201,44 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits for a dead letter with `cause`; returns it with its detail.
+    pub async fn dead_letter(&self, cause: &str) -> (DeadLetterSummary, DeadLetterDetail) {
+        let mut control = Control::connect(&self.socket(), false)
+            .await
+            .expect("connect to the control socket");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let summary = loop {
+            let answer = control
+                .request(Request::ListDeadLetters(DeadLetterQuery {
+                    cause: Some(cause.to_owned()),
+                    limit: 10,
+                    ..DeadLetterQuery::default()
+                }))
+                .await
+                .expect("list dead letters");
+            if let Response::DeadLetters(page) = answer
+                && let Some(first) = page.page.items.first()
+            {
+                break first.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no dead letter with cause {cause}\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let detail = match control
+            .request(Request::ShowDeadLetter { id: summary.id })
+            .await
+            .expect("show")
+        {
+            Response::DeadLetter(detail) => detail,
+            other => panic!("show: {other:?}"),
+        };
+        (summary, detail)
     }
 
     /// The running agent's process id.

@@ -6,6 +6,7 @@
 //!   directory, and talk to it over its control socket.
 //! - [`bench`]: what the benchmarks share (budget accounting, the naive loop, percentiles).
 //! - [`erp`]: order fixtures and the ERP double.
+//! - [`fulfilment`]: an order's fulfilments in the sandbox, and the wait until they settle.
 //! - [`sandbox`]: the Shopify sandbox, an Admin GraphQL API and webhook double that
 //!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
 //!   faults, signed webhooks with retries, orders); run in-process or as the
@@ -18,6 +19,7 @@
 pub mod agent;
 pub mod bench;
 pub mod erp;
+pub mod fulfilment;
 pub mod inventory;
 pub mod sandbox;
 pub mod shopify;

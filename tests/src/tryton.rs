@@ -390,6 +390,85 @@ impl<'a> Clerk<'a> {
         }
     }
 
+    /// Splits a waiting customer shipment as a warehouse does to ship part of it first:
+    /// back to draft, `lines` ((SKU, units)) moved onto a new shipment for the same
+    /// customer (a move split in two when only part of it goes), both set waiting again.
+    /// The moves keep their sale line as origin, so the sale lists both shipments. Returns
+    /// the new shipment.
+    pub async fn split(&self, shipment: i64, lines: &[(&str, i64)]) -> i64 {
+        let model = "stock.shipment.out";
+        self.call(model, "draft", vec![json!([shipment])]).await;
+        let header = &self
+            .read(
+                model,
+                &[shipment],
+                &[
+                    "customer",
+                    "delivery_address",
+                    "warehouse",
+                    "warehouse_storage",
+                    "warehouse_output",
+                    "company",
+                    "outgoing_moves",
+                ],
+            )
+            .await[0];
+        let created = self
+            .call(
+                model,
+                "create",
+                vec![json!([header
+                    .iter()
+                    .filter(|(name, _)| *name != "id" && *name != "outgoing_moves")
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect::<Map<_, _>>()])],
+            )
+            .await;
+        let part = created[0].as_i64().expect("the new shipment");
+        let on_part = format!("{model},{part}");
+        let move_ids: Vec<i64> = header["outgoing_moves"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        let moves = self
+            .read("stock.move", &move_ids, &["product", "quantity"])
+            .await;
+        for (sku, units) in lines {
+            let product = self.server.product(sku);
+            let found = moves
+                .iter()
+                .find(|m| m["product"].as_i64() == Some(product))
+                .unwrap_or_else(|| panic!("{sku} is not on shipment {shipment}"));
+            let id = found["id"].as_i64().expect("move id");
+            let quantity = found["quantity"].as_f64().expect("move quantity");
+            let units = *units as f64;
+            if (quantity - units).abs() < f64::EPSILON {
+                self.call(
+                    "stock.move",
+                    "write",
+                    vec![json!([id]), json!({"shipment": on_part})],
+                )
+                .await;
+            } else {
+                self.call(
+                    "stock.move",
+                    "copy",
+                    vec![json!([id]), json!({"quantity": units, "shipment": on_part})],
+                )
+                .await;
+                self.call(
+                    "stock.move",
+                    "write",
+                    vec![json!([id]), json!({"quantity": quantity - units})],
+                )
+                .await;
+            }
+        }
+        self.call(model, "wait", vec![json!([shipment, part])])
+            .await;
+        part
+    }
+
     /// Reads fields of records.
     pub async fn read(&self, model: &str, ids: &[i64], fields: &[&str]) -> Vec<Map<String, Value>> {
         let rows = self

@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use plumb_common::protocol::{
-    DeadLetterDetail, DeadLetterQuery, DeadLetterSummary, InventoryQuery, InventoryRow,
-    InventoryStatus, Request, Response,
+    DeadLetterQuery, InventoryQuery, InventoryRow, InventoryStatus, Request, Response,
 };
-use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
+use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET, eventually};
 use plumb_tests::erp::double::{ErpDouble, Fault};
 use plumb_tests::inventory::agent_toml;
 use plumb_tests::sandbox::orders::OrderSpec;
@@ -118,55 +117,6 @@ impl Setup {
             .await
             .expect("connect to the control socket")
     }
-
-    /// Waits for a dead letter with `cause`; returns it with its detail.
-    async fn dead_letter(&self, cause: &str) -> (DeadLetterSummary, DeadLetterDetail) {
-        let mut control = self.control().await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let summary = loop {
-            let answer = control
-                .request(Request::ListDeadLetters(DeadLetterQuery {
-                    cause: Some(cause.to_owned()),
-                    limit: 10,
-                    ..DeadLetterQuery::default()
-                }))
-                .await
-                .expect("list dead letters");
-            if let Response::DeadLetters(page) = answer
-                && let Some(first) = page.page.items.first()
-            {
-                break first.clone();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no dead letter with cause {cause}\n{}",
-                self.agent.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        let detail = match control
-            .request(Request::ShowDeadLetter { id: summary.id })
-            .await
-            .expect("show")
-        {
-            Response::DeadLetter(detail) => detail,
-            other => panic!("show: {other:?}"),
-        };
-        (summary, detail)
-    }
-}
-
-/// Waits until `check` holds, or fails with `what` and the agent's log.
-async fn eventually(agent: &Agent, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}\n{}",
-            agent.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,7 +194,7 @@ async fn bad_order_deliveries_are_refused_or_dead_lettered_with_their_reason() {
             b"<html>not json</html>".to_vec(),
         )
         .await;
-    let (_, detail) = setup.dead_letter("malformed_payload").await;
+    let (_, detail) = setup.agent.dead_letter("malformed_payload").await;
     assert!(detail.payload.contains("not json"), "{detail:?}");
     assert!(
         detail.summary.message.contains("orders/create") || !detail.summary.message.is_empty(),
@@ -294,7 +244,7 @@ async fn bad_order_deliveries_are_refused_or_dead_lettered_with_their_reason() {
     setup
         .deliver("orders/create", "plate", setup.body(order, "orders/create"))
         .await;
-    let (summary, _) = setup.dead_letter("unknown_sku").await;
+    let (summary, _) = setup.agent.dead_letter("unknown_sku").await;
     assert!(summary.message.contains("PLATE-9"), "{summary:?}");
     assert_eq!(setup.sales_of(order), 0);
 }
@@ -353,7 +303,7 @@ async fn an_edit_after_booking_is_a_dead_letter_saying_what_changed() {
             serde_json::to_vec(&edit).expect("json"),
         )
         .await;
-    let (summary, _) = setup.dead_letter("order_edited_after_booking").await;
+    let (summary, _) = setup.agent.dead_letter("order_edited_after_booking").await;
     assert!(
         summary.message.contains("line 555 x2") && summary.message.contains(&order.to_string()),
         "{summary:?}"
@@ -375,7 +325,7 @@ async fn customers_redact_removes_the_buyers_data_from_stored_deliveries() {
     setup
         .deliver("orders/create", "pii-1", setup.body(order, "orders/create"))
         .await;
-    let (summary, detail) = setup.dead_letter("erp_rejected").await;
+    let (summary, detail) = setup.agent.dead_letter("erp_rejected").await;
     assert!(detail.payload.contains(email), "{detail:?}");
     let redact = serde_json::json!({
         "shop_id": 954889, "shop_domain": "plumb-test.myshopify.com",

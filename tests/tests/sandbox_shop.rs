@@ -532,3 +532,115 @@ async fn orders_page_by_their_sort_key() {
     .await;
     assert_error_mentions(&body, "TOTAL_PRICE");
 }
+
+#[tokio::test]
+async fn moving_a_fulfillment_order_takes_its_lines_and_committed_stock_along() {
+    let shop = shop().await;
+    let admin = shop.sandbox.admin();
+    let second = admin.add_location("Second warehouse");
+    admin.stock(shop.item, second, 10);
+    let order = admin.place_order(&order_spec(&shop, 3)).unwrap();
+    let orders_query = "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status assignedLocation { location { id } } lineItems(first: 5) { nodes { id remainingQuantity } } } } } }";
+    let read = |body: &Value| body["data"]["order"]["fulfillmentOrders"]["nodes"].clone();
+    let body = answer(
+        &shop.client,
+        orders_query,
+        json!({"id": gid("Order", order)}),
+    )
+    .await;
+    let fo = read(&body)[0]["id"].clone();
+    let mutation = r#"mutation($id: ID!, $to: ID!) {
+      fulfillmentOrderMove(id: $id, newLocationId: $to) {
+        movedFulfillmentOrder { id assignedLocation { location { id } } }
+        originalFulfillmentOrder { id status }
+        userErrors { field message }
+      }
+    }"#;
+
+    // Nothing fulfilled yet: the fulfillment order itself moves, its stock with it.
+    let body = answer(
+        &shop.client,
+        mutation,
+        json!({"id": fo, "to": gid("Location", second)}),
+    )
+    .await;
+    assert_no_user_errors(&body, "fulfillmentOrderMove");
+    let moved = &body["data"]["fulfillmentOrderMove"]["movedFulfillmentOrder"];
+    assert_eq!(moved["id"], fo);
+    assert_eq!(
+        moved["assignedLocation"]["location"]["id"],
+        json!(gid("Location", second))
+    );
+    assert_eq!(
+        figures(&shop.sandbox, shop.item, shop.location),
+        (10, 0, 10)
+    );
+    assert_eq!(figures(&shop.sandbox, shop.item, second), (7, 3, 10));
+
+    // To where it already is: refused.
+    let body = answer(
+        &shop.client,
+        mutation,
+        json!({"id": fo, "to": gid("Location", second)}),
+    )
+    .await;
+    assert!(
+        user_error(&body, "fulfillmentOrderMove")["message"].is_string(),
+        "{body}"
+    );
+
+    // One unit shipped, then moved back: a new fulfillment order takes the two left and
+    // the original closes with what it shipped.
+    let line = read(
+        &answer(
+            &shop.client,
+            orders_query,
+            json!({"id": gid("Order", order)}),
+        )
+        .await,
+    )[0]["lineItems"]["nodes"][0]["id"]
+        .clone();
+    let body = answer(&shop.client, "mutation($f: FulfillmentInput!) { fulfillmentCreate(fulfillment: $f) { userErrors { message } } }",
+        json!({"f": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo, "fulfillmentOrderLineItems": [{"id": line, "quantity": 1}]}]}})).await;
+    assert_no_user_errors(&body, "fulfillmentCreate");
+    let body = answer(
+        &shop.client,
+        mutation,
+        json!({"id": fo, "to": gid("Location", shop.location)}),
+    )
+    .await;
+    assert_no_user_errors(&body, "fulfillmentOrderMove");
+    let payload = &body["data"]["fulfillmentOrderMove"];
+    assert_ne!(payload["movedFulfillmentOrder"]["id"], fo);
+    assert_eq!(payload["originalFulfillmentOrder"]["status"], "CLOSED");
+    let nodes = read(
+        &answer(
+            &shop.client,
+            orders_query,
+            json!({"id": gid("Order", order)}),
+        )
+        .await,
+    );
+    let remaining: Vec<(Value, i64)> = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["assignedLocation"]["location"]["id"].clone(),
+                n["lineItems"]["nodes"][0]["remainingQuantity"]
+                    .as_i64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        remaining,
+        vec![
+            (json!(gid("Location", second)), 0),
+            (json!(gid("Location", shop.location)), 2)
+        ]
+    );
+    assert_eq!(figures(&shop.sandbox, shop.item, shop.location), (8, 2, 10));
+    assert_eq!(figures(&shop.sandbox, shop.item, second), (9, 0, 9));
+}

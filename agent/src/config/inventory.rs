@@ -8,7 +8,7 @@ use std::time::Duration;
 use toml::Value;
 
 use super::reader::{Need, Parse, Reader, mismatch};
-use super::values::{duration_at_least, integer, string};
+use super::values::{erp_poll_interval, integer, string};
 
 /// Which ERP figure is sellable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -163,14 +163,7 @@ fn component(value: Value) -> Parse<BundleComponent> {
 impl InventoryConfig {
     pub(super) fn read(mut reader: Reader<'_>) -> Self {
         let default = InventoryConfig::default();
-        let poll_interval = reader.or(
-            "poll_interval",
-            default.poll_interval,
-            duration_at_least(
-                Duration::from_millis(100),
-                "a shorter poll only loads the ERP",
-            ),
-        );
+        let poll_interval = reader.or("poll_interval", default.poll_interval, erp_poll_interval);
         let sellable = reader.or("sellable", default.sellable, sellable);
         let on_drift = reader.or("on_drift", default.on_drift, drift_action);
         let buffers = reader

@@ -9,6 +9,7 @@
 //! error. Secrets are references resolved through a [`SecretSource`] at load time.
 
 mod flows;
+mod fulfilment;
 mod inventory;
 mod local;
 mod locations;
@@ -23,6 +24,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use flows::{FlowConfig, FlowsConfig};
+pub use fulfilment::{FulfilmentConfig, LocationMismatch};
 pub use inventory::{
     BufferAmount, BufferRule, BundleComponent, BundleDefinition, DriftAction, InventoryConfig,
     Sellable, glob_matches,
@@ -61,6 +63,8 @@ pub struct Config {
     pub inventory: InventoryConfig,
     /// `[orders]`.
     pub orders: OrdersConfig,
+    /// `[fulfilment]`.
+    pub fulfilment: FulfilmentConfig,
 }
 
 /// One thing wrong with the configuration.
@@ -194,6 +198,10 @@ impl Config {
             .table("orders")
             .map(OrdersConfig::read)
             .unwrap_or_default();
+        let fulfilment = document
+            .table("fulfilment")
+            .map(FulfilmentConfig::read)
+            .unwrap_or_default();
         document.finish();
         Config {
             agent,
@@ -207,6 +215,7 @@ impl Config {
             ownership,
             inventory,
             orders,
+            fulfilment,
         }
     }
 }
@@ -293,6 +302,28 @@ components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
             errors.to_string().contains("on_hand_minus_reserved"),
             "{errors}"
         );
+    }
+
+    #[test]
+    fn fulfilment_keys_default_and_name_their_mistakes() {
+        let config = Config::from_toml_str("", &Provisioned).expect("empty is valid");
+        assert_eq!(config.fulfilment, FulfilmentConfig::default());
+        assert_eq!(
+            config.fulfilment.on_location_mismatch,
+            LocationMismatch::Report
+        );
+        let text = "[fulfilment]\npoll_interval = \"10ms\"\non_location_mismatch = \"ship\"\n";
+        let errors = Config::from_toml_str(text, &Provisioned).expect_err("invalid");
+        let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "fulfilment.poll_interval",
+                "fulfilment.on_location_mismatch"
+            ],
+            "{errors}"
+        );
+        assert!(errors.to_string().contains(r#""move""#), "{errors}");
     }
 
     #[test]

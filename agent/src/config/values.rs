@@ -101,6 +101,14 @@ pub(super) fn duration_at_least(
     }
 }
 
+/// How often an ERP poller asks for changes: at least 100 ms.
+pub(super) fn erp_poll_interval(value: Value) -> Parse<Duration> {
+    duration_at_least(
+        Duration::from_millis(100),
+        "a shorter poll only loads the ERP",
+    )(value)
+}
+
 /// A size in bytes: "10MB", "512KiB", "1GiB", or a plain integer.
 pub(super) fn size(value: Value) -> Parse<u64> {
     match value {

@@ -7,8 +7,11 @@
 //! are named by [`missing`]: their jobs are accepted and kept, visible in the queue, and
 //! run once an upgrade brings the handler.
 
+pub mod fulfilment;
 pub mod inventory;
+mod locks;
 pub mod orders;
+pub mod polling;
 
 use std::sync::Arc;
 
@@ -24,6 +27,7 @@ use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::worker::Handler;
 
+pub use fulfilment::FulfilmentHandler;
 pub use inventory::InventoryHandler;
 pub use orders::OrdersHandler;
 
@@ -52,6 +56,10 @@ pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
         ),
         (FlowKind::Orders, orders.clone()),
         (FlowKind::Refunds, orders),
+        (
+            FlowKind::Fulfilment,
+            Arc::new(FulfilmentHandler::new(context.clone())),
+        ),
     ]
 }
 
@@ -70,6 +78,25 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
             tracing::warn!(
                 flow = "inventory",
                 "no [[locations]] mapped: ERP stock is not pushed to Shopify"
+            );
+        }
+        _ => {}
+    }
+    let fulfilment = context.config.flows.get(FlowKind::Fulfilment);
+    match (&context.erp, &context.shopify) {
+        (Some(erp), Some(_)) if fulfilment.enabled && !context.config.locations.is_empty() => {
+            tasks.spawn(fulfilment::poller::run(
+                context.clone(),
+                erp.clone(),
+                shutdown.clone(),
+            ));
+        }
+        // Not polled, so the cursor stays where it was: once warehouses are mapped, the
+        // shipments made meanwhile are read then, not lost.
+        (Some(_), Some(_)) if fulfilment.enabled => {
+            tracing::warn!(
+                flow = "fulfilment",
+                "no [[locations]] mapped: ERP shipments are not fulfilled in Shopify"
             );
         }
         _ => {}

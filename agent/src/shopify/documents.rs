@@ -87,11 +87,26 @@ operation!(
     600,
     true
 );
+operation!(
+    ORDER_FULFILLMENTS,
+    "OrderFulfillments",
+    "order_fulfillments.graphql",
+    590,
+    true
+);
 // No idempotency key exists for it: never resent after an ambiguous failure.
 operation!(
     FULFILLMENT_CREATE,
     "FulfillmentCreate",
     "fulfillment_create.graphql",
+    20,
+    false
+);
+// Not replay-safe: a second move of the same fulfillment order is refused.
+operation!(
+    FULFILLMENT_ORDER_MOVE,
+    "FulfillmentOrderMove",
+    "fulfillment_order_move.graphql",
     20,
     false
 );
@@ -160,7 +175,9 @@ pub const OPERATIONS: &[Operation] = &[
     ORDER_REFUND_IDS,
     REFUND,
     FULFILLMENT_ORDERS,
+    ORDER_FULFILLMENTS,
     FULFILLMENT_CREATE,
+    FULFILLMENT_ORDER_MOVE,
     WEBHOOK_SUBSCRIPTIONS,
     WEBHOOK_SUBSCRIPTION_CREATE,
     BULK_OPERATION_RUN_QUERY,

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client::ShopifyClient;
-use super::documents::{FULFILLMENT_CREATE, FULFILLMENT_ORDERS};
+use super::documents::{
+    FULFILLMENT_CREATE, FULFILLMENT_ORDER_MOVE, FULFILLMENT_ORDERS, ORDER_FULFILLMENTS,
+};
 use super::error::ShopifyError;
 use super::ids::{Kind, de_gid, de_opt_gid, gid};
 use super::money::Ref;
@@ -84,6 +86,67 @@ pub struct CreatedFulfillment {
     pub status: String,
 }
 
+/// How many of an order's fulfilments [`ShopifyClient::order_fulfillments`] reads: an
+/// answer this long may be a prefix.
+pub const FULFILLMENTS_READ: usize = 15;
+
+/// A fulfilment an order already has, as a retried job compares it with its shipment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingFulfillment {
+    /// The fulfilment.
+    pub id: u64,
+    /// SUCCESS, CANCELLED, ERROR, FAILURE...
+    pub status: String,
+    /// Where it shipped from.
+    pub location_id: Option<u64>,
+    /// Its tracking numbers.
+    pub tracking_numbers: Vec<String>,
+    /// (SKU, units) per line.
+    pub lines: Vec<(Option<String>, i64)>,
+    /// False when Shopify had more than 15 lines to give: the list is a prefix.
+    pub lines_complete: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FulfillmentsData {
+    order: Option<FulfillmentsOrder>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FulfillmentsOrder {
+    fulfillments: Vec<FulfillmentNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FulfillmentNode {
+    #[serde(deserialize_with = "de_gid")]
+    id: u64,
+    status: String,
+    location: Option<Ref>,
+    tracking_info: Vec<TrackingNode>,
+    fulfillment_line_items: Page<FulfillmentLineNode>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TrackingNode {
+    number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FulfillmentLineNode {
+    quantity: i64,
+    line_item: SkuNode,
+}
+
+#[derive(Debug, Deserialize)]
+struct SkuNode {
+    sku: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OrdersData {
@@ -135,6 +198,20 @@ struct CreateData {
 #[serde(rename_all = "camelCase")]
 struct CreatePayload {
     fulfillment: Option<CreatedFulfillment>,
+    #[serde(default)]
+    user_errors: Vec<UserError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MoveData {
+    fulfillment_order_move: Option<MovePayload>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MovePayload {
+    moved_fulfillment_order: Option<Ref>,
     #[serde(default)]
     user_errors: Vec<UserError>,
 }
@@ -200,6 +277,71 @@ impl ShopifyClient {
                 })
                 .collect(),
         ))
+    }
+
+    /// An order's fulfilments (the first [`FULFILLMENTS_READ`], each with its first 15
+    /// lines). `None` if Shopify does not know the order.
+    pub async fn order_fulfillments(
+        &self,
+        order: u64,
+    ) -> Result<Option<Vec<ExistingFulfillment>>, ShopifyError> {
+        let data: FulfillmentsData = self
+            .execute(&ORDER_FULFILLMENTS, json!({"id": gid(Kind::Order, order)}))
+            .await?;
+        Ok(data.order.map(|order| {
+            order
+                .fulfillments
+                .into_iter()
+                .map(|node| ExistingFulfillment {
+                    id: node.id,
+                    status: node.status,
+                    location_id: node.location.map(|l| l.id),
+                    tracking_numbers: node
+                        .tracking_info
+                        .into_iter()
+                        .filter_map(|t| t.number)
+                        .collect(),
+                    lines_complete: !node.fulfillment_line_items.page_info.has_next_page,
+                    lines: node
+                        .fulfillment_line_items
+                        .nodes
+                        .into_iter()
+                        .map(|line| (line.line_item.sku, line.quantity))
+                        .collect(),
+                })
+                .collect()
+        }))
+    }
+
+    /// Re-assigns a fulfillment order's unfulfilled lines to `location`; returns the
+    /// fulfillment order that now holds them there (the same one when nothing on it was
+    /// fulfilled). Not resent after an ambiguous failure: the caller re-reads.
+    pub async fn move_fulfillment_order(
+        &self,
+        fulfillment_order: u64,
+        location: u64,
+    ) -> Result<u64, ShopifyError> {
+        let data: MoveData = self
+            .execute(
+                &FULFILLMENT_ORDER_MOVE,
+                json!({
+                    "id": gid(Kind::FulfillmentOrder, fulfillment_order),
+                    "newLocationId": gid(Kind::Location, location),
+                }),
+            )
+            .await?;
+        let payload = data
+            .fulfillment_order_move
+            .ok_or_else(|| ShopifyError::Shape("fulfillmentOrderMove returned null".to_owned()))?;
+        reject_user_errors(payload.user_errors)?;
+        payload
+            .moved_fulfillment_order
+            .map(|moved| moved.id)
+            .ok_or_else(|| {
+                ShopifyError::Shape(
+                    "fulfillmentOrderMove returned neither an order nor errors".to_owned(),
+                )
+            })
     }
 
     /// Fulfils lines with tracking. User errors (already fulfilled, bad quantity) are

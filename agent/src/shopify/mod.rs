@@ -55,7 +55,8 @@ pub use bulk::BulkOperation;
 pub use client::{ClientStats, ShopifyClient, ShopifyClientConfig};
 pub use error::ShopifyError;
 pub use fulfillment::{
-    CreatedFulfillment, FulfillmentOrder, FulfillmentOrderLine, FulfillmentRequest, Tracking,
+    CreatedFulfillment, ExistingFulfillment, FULFILLMENTS_READ, FulfillmentOrder,
+    FulfillmentOrderLine, FulfillmentRequest, Tracking,
 };
 pub use inventory::{
     AdjustRow, BatchOutcome, BatchStatus, InventoryLevel, SetName, SetOutcome, SetRequest, SetRow,

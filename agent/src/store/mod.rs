@@ -23,9 +23,11 @@
 //! - [`mapping`]: the cache of Shopify's ids per SKU.
 //! - [`inventory`]: the inventory flow's picture per SKU x location, the pairs waiting to
 //!   be pushed, and the order lines Shopify sold that the ERP has not imported yet.
+//! - [`fulfilment`]: the ERP shipments Shopify has as fulfilments.
 //! - [`stats`]: the in-memory counters the console shows, kept by the writer.
 //! - [`writer`]: the writer thread and its batching.
 
+mod fulfilment;
 mod inventory;
 mod mapping;
 mod orders;
@@ -46,6 +48,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use plumb_common::protocol::{Event, StatusSnapshot};
 use plumb_common::{FlowKind, JobId, Timestamp};
 
+pub use fulfilment::FulfilledShipmentRecord;
 pub use inventory::{InventoryRecord, PendingPush, ShopifyReport, TargetUpdate};
 pub use mapping::SkuMapping;
 pub use orders::BookedOrderRecord;

@@ -9,7 +9,7 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use super::StoreError;
 
 /// Bumped whenever a table's key or value layout changes; [`migrate`] knows every older one.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// `schema_version`, `next_job_id`, `completed_total`, `next_audit_id`.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -71,6 +71,10 @@ pub const ORDERS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("orders
 /// counts the sale) is stored. Since version 4.
 pub const ORDERS_AWAITING_STOCK: TableDefinition<'_, u64, u64> =
     TableDefinition::new("orders_awaiting_stock");
+/// (Shopify order id, ERP shipment id) -> [`super::fulfilment::FulfilledShipmentRecord`]:
+/// the ERP shipments Shopify has as fulfilments. Since version 5.
+pub const FULFILMENTS: TableDefinition<'_, (u64, &str), &[u8]> =
+    TableDefinition::new("fulfilments");
 
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
@@ -93,7 +97,7 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
         }
         Some(version) if version == SCHEMA_VERSION => {}
         // Version 0 (a new file) and every older version (1 lacked the inventory tables, 2
-        // the orders ledger, 3 the orders awaiting a stock poll): create what is missing.
+        // the orders ledger, 3 the orders awaiting a stock poll, 4 the fulfilments ledger): create what is missing.
         _ => {}
     }
     txn.open_table(JOBS)?;
@@ -118,6 +122,7 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(UNIMPORTED_TOTALS)?;
     txn.open_table(ORDERS)?;
     txn.open_table(ORDERS_AWAITING_STOCK)?;
+    txn.open_table(FULFILMENTS)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
     for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {

@@ -14,9 +14,9 @@ use plumb_common::protocol::Event;
 use plumb_common::{FlowKind, JobId, Timestamp};
 
 use super::schema::{
-    AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, INVENTORY,
-    INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS, ORDERS_AWAITING_STOCK, PAUSED,
-    PAYLOADS, PENDING, SHOPIFY_LEVELS, SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
+    AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, FULFILMENTS,
+    INVENTORY, INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS, ORDERS_AWAITING_STOCK,
+    PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS, SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
 };
 use super::stats::Stats;
 use super::{StoreError, StoreSettings};
@@ -145,6 +145,7 @@ pub struct Tables<'txn> {
     pub unimported_totals: Table<'txn, (&'static str, u64), i64>,
     pub orders: Table<'txn, u64, &'static [u8]>,
     pub orders_awaiting_stock: Table<'txn, u64, u64>,
+    pub fulfilments: Table<'txn, (u64, &'static str), &'static [u8]>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -195,6 +196,7 @@ impl<'txn> WriteCtx<'txn> {
                 unimported_totals: txn.open_table(UNIMPORTED_TOTALS)?,
                 orders: txn.open_table(ORDERS)?,
                 orders_awaiting_stock: txn.open_table(ORDERS_AWAITING_STOCK)?,
+                fulfilments: txn.open_table(FULFILMENTS)?,
             },
             changes: Vec::new(),
             work_ready: false,

@@ -48,7 +48,8 @@
 //!   `idempotency`, `faults`, `stats`: one concern each.
 //! - `objects`, `fields/`, `connection`, `search`, `mutations`: the executor's object
 //!   model over the state (apollo-compiler walks the document; these answer fields).
-//! - `state`: the shop; `inventory`, `orders`, `products`, `bulk`: what changes it.
+//! - `state`: the shop; `inventory`, `orders`, `fulfillment_moves`, `products`, `bulk`:
+//!   what changes it.
 //! - `payloads`, `webhooks`: webhook bodies from Shopify's examples, and delivery.
 //! - `client`, `receiver`: a bare GraphQL client and a webhook receiver for tests,
 //!   benchmarks and the demo.
@@ -64,6 +65,7 @@ pub mod cost;
 mod document;
 pub mod faults;
 mod fields;
+mod fulfillment_moves;
 mod graphql;
 pub mod idempotency;
 pub mod inventory;

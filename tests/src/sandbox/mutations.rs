@@ -5,6 +5,7 @@ use apollo_compiler::resolvers::{FieldError, ResolveInfo};
 use serde_json::Value;
 
 use super::fields::misc::topic_rest;
+use super::fulfillment_moves;
 use super::inventory::{self, UserError};
 use super::objects::{Ctx, KeyDecision, Out, Record, Ref, args, unimplemented};
 use super::orders;
@@ -160,6 +161,34 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
                     Vec::new(),
                 ),
                 Err(errors) => payload(info, vec![("fulfillment", Out::Null)], errors),
+            }
+        }
+        "fulfillmentOrderMove" => {
+            let id = parse_gid("FulfillmentOrder", text_or(args.get("id"), ""));
+            let to = parse_gid("Location", text_or(args.get("newLocationId"), ""));
+            let lines = args.get("fulfillmentOrderLineItems");
+            match fulfillment_moves::move_order(&mut state, id, to, lines) {
+                Ok((moved, original)) => payload(
+                    info,
+                    vec![
+                        ("movedFulfillmentOrder", Ref::FulfillmentOrder(moved).into()),
+                        (
+                            "originalFulfillmentOrder",
+                            Ref::FulfillmentOrder(original).into(),
+                        ),
+                        ("remainingFulfillmentOrder", Out::Null),
+                    ],
+                    Vec::new(),
+                ),
+                Err(errors) => payload(
+                    info,
+                    vec![
+                        ("movedFulfillmentOrder", Out::Null),
+                        ("originalFulfillmentOrder", Out::Null),
+                        ("remainingFulfillmentOrder", Out::Null),
+                    ],
+                    errors,
+                ),
             }
         }
         "refundCreate" => match orders::refund(&mut state, &input) {

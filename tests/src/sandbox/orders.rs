@@ -31,7 +31,7 @@ pub struct OrderSpec {
 #[error("{0}")]
 pub struct ShopError(pub String);
 
-fn error(field: &[&str], message: &str) -> Vec<UserError> {
+pub(super) fn error(field: &[&str], message: &str) -> Vec<UserError> {
     vec![UserError {
         field: field.iter().map(|f| (*f).to_owned()).collect(),
         message: message.to_owned(),
@@ -188,7 +188,7 @@ pub fn mark_paid(state: &mut State, order_id: u64) -> Result<(), ShopError> {
     Ok(())
 }
 
-fn item_of(state: &State, variant_id: u64) -> Option<u64> {
+pub(super) fn item_of(state: &State, variant_id: u64) -> Option<u64> {
     state
         .variants
         .get(&variant_id)
@@ -595,6 +595,10 @@ pub fn fulfil(state: &mut State, input: &Value) -> Result<u64, Vec<UserError>> {
             location_id,
             tracking,
             lines,
+            notify_customer: input
+                .get("notifyCustomer")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             created_at: time,
         },
     );

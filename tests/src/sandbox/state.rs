@@ -455,6 +455,8 @@ pub struct Fulfillment {
     pub tracking: Vec<Tracking>,
     /// (fulfilment line id, order line id, quantity).
     pub lines: Vec<(u64, u64, i64)>,
+    /// Whether the buyer was to be emailed (`notifyCustomer`).
+    pub notify_customer: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
 }

@@ -16,8 +16,9 @@ use plumb_common::Sku;
 
 use crate::config::{InventoryConfig, LocationMapping};
 use crate::erp::{Cursor, Erp, ErpError, Selection, StockLevel};
+use crate::flows::polling::{PollError, Polls};
 use crate::shutdown::Shutdown;
-use crate::store::{StoreError, TargetUpdate};
+use crate::store::TargetUpdate;
 
 use super::super::FlowContext;
 use super::{formula, push_job};
@@ -25,37 +26,17 @@ use super::{formula, push_job};
 /// The store's name for the ERP stock cursor.
 pub const CURSOR: &str = "inventory/erp_stock";
 
-/// Why a poll failed; the next poll tries again from the same cursor.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    /// The ERP failed.
-    #[error(transparent)]
-    Erp(#[from] ErpError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Polls until shutdown. Failures are logged and retried at the next tick.
-pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown) {
+pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, shutdown: Shutdown) {
     let interval = context.config.inventory.poll_interval;
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
+    let mut polls = Polls::new("inventory", "ERP stock", interval, shutdown);
     // Webhooks may have been missed while the agent was down: once the first poll has
     // stored the ERP's figures, every pair is compared with Shopify.
     let mut compared = false;
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            () = shutdown.wait() => return,
-        }
+    while polls.tick().await {
         match poll_once(&context, erp.as_ref()).await {
             Ok(marked) => {
-                if failing {
-                    tracing::info!(flow = "inventory", "ERP stock poll recovered");
-                    failing = false;
-                }
+                polls.succeeded();
                 if marked > 0 {
                     tracing::debug!(
                         flow = "inventory",
@@ -67,13 +48,7 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, mut shutdown: Shutdown
                     compared = compare_at_start(&context).await;
                 }
             }
-            Err(error) if failing => {
-                tracing::debug!(flow = "inventory", %error, "ERP stock poll still failing");
-            }
-            Err(error) => {
-                tracing::warn!(flow = "inventory", %error, "ERP stock poll failed; retrying at the next tick");
-                failing = true;
-            }
+            Err(error) => polls.failed(&error),
         }
     }
 }

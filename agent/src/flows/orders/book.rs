@@ -1,7 +1,6 @@
 //! Booking, cancelling and refunding, one Shopify order at a time.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
@@ -14,48 +13,9 @@ use crate::store::{BookedOrderRecord, Failure};
 
 use super::super::FlowContext;
 use super::super::inventory::push_job;
+use super::super::locks::OrderLocks;
 use super::mapping::{self, OrderRules};
 use super::payload::{OrderPayload, RefundPayload};
-
-/// One async lock per Shopify order, dropped when nobody holds or waits for it.
-#[derive(Debug, Default)]
-struct OrderLocks {
-    held: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// Holds an order's lock; releases it (and forgets it when unused) on drop.
-struct OrderGuard<'a> {
-    locks: &'a OrderLocks,
-    order: u64,
-    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl OrderLocks {
-    async fn lock(&self, order: u64) -> OrderGuard<'_> {
-        let lock = {
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            held.entry(order).or_default().clone()
-        };
-        OrderGuard {
-            locks: self,
-            order,
-            guard: Some(lock.lock_owned().await),
-        }
-    }
-}
-
-impl Drop for OrderGuard<'_> {
-    fn drop(&mut self) {
-        drop(self.guard.take());
-        let mut held = self.locks.held.lock().unwrap_or_else(|p| p.into_inner());
-        if held
-            .get(&self.order)
-            .is_some_and(|lock| Arc::strong_count(lock) == 1)
-        {
-            held.remove(&self.order);
-        }
-    }
-}
 
 /// `orders/edited`: only what says whether lines changed.
 #[derive(Debug, Deserialize)]

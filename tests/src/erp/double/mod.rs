@@ -411,31 +411,113 @@ impl ErpDouble {
         let mut shared = lock(&self.shared);
         let state = &mut shared.state;
         state.records.now = Some(next_stamp(state.records.now));
-        let sale = state.records.search(
-            "sale.sale",
-            &json!([["reference", "=", format!("shopify:{shopify_order_id}")]]),
-            &Value::Null,
-        );
-        let sale = state
-            .records
-            .get("sale.sale", sale[0])
-            .cloned()
-            .expect("sale");
+        let sale = sale_of(state, shopify_order_id);
         let shipment = sale["shipments"][0].as_i64().expect("a shipment");
-        let ctx = json!({});
-        let carrier = state.records.search("carrier", &json!([]), &Value::Null)[0];
+        ship_shipment(state, shipment, tracking);
+    }
+
+    /// Ships part of the order's waiting shipment as a shipment of its own (what Tryton
+    /// does when a warehouse splits a delivery): `lines` are (SKU, units) taken off the
+    /// waiting shipment's moves, shipped with a carrier and tracking number. Returns the
+    /// new shipment's id.
+    pub fn ship_part(&self, shopify_order_id: u64, lines: &[(&str, i64)], tracking: &str) -> i64 {
+        let mut shared = lock(&self.shared);
+        let state = &mut shared.state;
+        state.records.now = Some(next_stamp(state.records.now));
+        let sale = sale_of(state, shopify_order_id);
+        let sale_id = sale["id"].as_i64().expect("sale id");
+        let mut shipments: Vec<i64> = sale["shipments"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        let waiting = shipments
+            .iter()
+            .copied()
+            .find(|id| {
+                state
+                    .records
+                    .get("stock.shipment.out", *id)
+                    .is_some_and(|s| s.get("state") == Some(&json!("waiting")))
+            })
+            .expect("a waiting shipment");
+        let original = state
+            .records
+            .get("stock.shipment.out", waiting)
+            .cloned()
+            .expect("shipment");
+        let part = state.records.create(
+            "stock.shipment.out",
+            &obj(json!({
+                "state": "waiting",
+                "warehouse": original.get("warehouse").cloned().unwrap_or(Value::Null),
+                "number": format!("OUT-{sale_id}-{}", shipments.len() + 1),
+            })),
+        );
+        let mut part_moves = Vec::new();
+        for (sku, units) in lines {
+            let product = state.records.search(
+                "product.product",
+                &json!([["suffix_code", "=", sku]]),
+                &Value::Null,
+            )[0];
+            let moves = state.records.search(
+                "stock.move",
+                &json!([
+                    ["shipment", "=", format!("stock.shipment.out,{waiting}")],
+                    ["product", "=", product]
+                ]),
+                &Value::Null,
+            );
+            let mv = state
+                .records
+                .get("stock.move", moves[0])
+                .cloned()
+                .expect("move");
+            let left = to_decimal_or_zero(mv.get("quantity").unwrap_or(&Value::Null))
+                .unwrap_or_default()
+                - Decimal::from(*units);
+            assert!(
+                left >= Decimal::ZERO,
+                "{sku}: the shipment holds fewer than {units}"
+            );
+            state.records.write(
+                "stock.move",
+                moves[0],
+                &obj(json!({"quantity": decimal(left)})),
+            );
+            let mut values = mv.clone();
+            values.remove("id");
+            values.insert("quantity".into(), decimal(Decimal::from(*units)));
+            values.insert(
+                "shipment".into(),
+                json!(format!("stock.shipment.out,{part}")),
+            );
+            part_moves.push(state.records.create("stock.move", &values));
+        }
+        state.records.write(
+            "stock.shipment.out",
+            part,
+            &obj(json!({"outgoing_moves": part_moves})),
+        );
+        shipments.push(part);
+        state
+            .records
+            .write("sale.sale", sale_id, &obj(json!({"shipments": shipments})));
+        ship_shipment(state, part, tracking);
+        part
+    }
+
+    /// Gives a shipment another tracking number (a carrier relabelling a parcel): Tryton
+    /// stamps it with a new `write_date`, so it is reported again.
+    pub fn set_tracking(&self, shipment: i64, tracking: &str) {
+        let mut shared = lock(&self.shared);
+        let state = &mut shared.state;
+        state.records.now = Some(next_stamp(state.records.now));
         state.records.write(
             "stock.shipment.out",
             shipment,
-            &obj(json!({"carrier": carrier, "shipping_reference": tracking})),
+            &obj(json!({"shipping_reference": tracking})),
         );
-        for step in ["assign_try", "pick", "pack", "ship", "do"] {
-            let _ = state.call(
-                &format!("model.stock.shipment.out.{step}"),
-                &[json!([shipment]), ctx.clone()],
-                true,
-            );
-        }
     }
 
     /// Stops serving (an outage where nothing listens any more).
@@ -453,6 +535,38 @@ impl Drop for ErpDouble {
 }
 
 /// The next transaction time: the wall clock, strictly after the previous one.
+/// The sale booked for a Shopify order.
+fn sale_of(state: &State, shopify_order_id: u64) -> records::Rec {
+    let sale = state.records.search(
+        "sale.sale",
+        &json!([["reference", "=", format!("shopify:{shopify_order_id}")]]),
+        &Value::Null,
+    );
+    state
+        .records
+        .get("sale.sale", sale[0])
+        .cloned()
+        .expect("sale")
+}
+
+/// Sets the seeded carrier and `tracking` on a shipment, then takes it from waiting to done.
+fn ship_shipment(state: &mut State, shipment: i64, tracking: &str) {
+    let ctx = json!({});
+    let carrier = state.records.search("carrier", &json!([]), &Value::Null)[0];
+    state.records.write(
+        "stock.shipment.out",
+        shipment,
+        &obj(json!({"carrier": carrier, "shipping_reference": tracking})),
+    );
+    for step in ["assign_try", "pick", "pack", "ship", "do"] {
+        let _ = state.call(
+            &format!("model.stock.shipment.out.{step}"),
+            &[json!([shipment]), ctx.clone()],
+            true,
+        );
+    }
+}
+
 fn next_stamp(previous: Option<chrono::NaiveDateTime>) -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     match previous {
