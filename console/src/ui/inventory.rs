@@ -1,0 +1,106 @@
+//! Inventory: one row per SKU x location, most wrong first. Only the rows on screen are
+//! built, so 100,000 rows cost what 20 do.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Row, Table};
+
+use plumb_common::protocol::InventoryStatus;
+
+use super::format::{ago, count};
+use super::{Theme, empty, marker};
+use crate::app::{App, View, status_label};
+
+pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
+    let [summary, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let visible = app.visible(View::Inventory);
+    let total = app.inventory().len();
+    let mut text = format!(
+        " {} of {} rows · sorted by {}",
+        count(visible.len() as u64),
+        count(total as u64),
+        app.inventory_sort.label()
+    );
+    if !app.inventory_loaded {
+        text.push_str(" · loading…");
+    }
+    frame.render_widget(Line::styled(text, theme.dim()), summary);
+    if visible.is_empty() {
+        let message = if total == 0 {
+            " No inventory yet: the agent has not read any SKU x location."
+        } else {
+            " No row matches the filter (Esc clears it)."
+        };
+        empty(frame, table_area, theme, message);
+        return;
+    }
+    let height = usize::from(table_area.height.saturating_sub(1));
+    let offset = app.scroll(View::Inventory, height, visible.len());
+    let selected = app.selected(View::Inventory);
+    let rows = visible
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .filter_map(|(n, &i)| {
+            let item = app.inventory().get(i)?;
+            let status_style = match item.status {
+                InventoryStatus::InSync => theme.ok(),
+                InventoryStatus::Pending => theme.dim(),
+                InventoryStatus::Failing => theme.error(),
+                InventoryStatus::Drift => theme.warn(),
+            };
+            let row = Row::new(vec![
+                Line::raw(marker(n == selected, false)),
+                Line::raw(item.sku.clone()),
+                Line::raw(item.location.to_string()),
+                Line::raw(item.warehouse.clone()),
+                Line::raw(item.erp.to_string()).right_aligned(),
+                Line::raw(item.target.to_string()).right_aligned(),
+                Line::raw(item.shopify.map_or("?".into(), |s| s.to_string())).right_aligned(),
+                Line::raw(item.delta.map_or("?".into(), |d| format!("{d:+}"))).right_aligned(),
+                Line::raw(ago(app.now, item.last_sync)).right_aligned(),
+                Line::styled(status_label(item.status), status_style),
+                Line::raw(item.cause.clone().unwrap_or_default()),
+            ]);
+            Some(if n == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            })
+        })
+        .collect::<Vec<_>>();
+    let header = Row::new(vec![
+        Line::raw(""),
+        Line::raw("SKU"),
+        Line::raw("Location"),
+        Line::raw("ERP wh"),
+        Line::raw("ERP").right_aligned(),
+        Line::raw("Target").right_aligned(),
+        Line::raw("Shopify").right_aligned(),
+        Line::raw("Delta").right_aligned(),
+        Line::raw("Age").right_aligned(),
+        Line::raw("Status"),
+        Line::raw("Cause"),
+    ])
+    .style(theme.heading());
+    let widths = [
+        Constraint::Length(2),
+        Constraint::Length(14),
+        Constraint::Length(9),
+        Constraint::Length(8),
+        Constraint::Length(5),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(5),
+        Constraint::Length(4),
+        Constraint::Length(7),
+        Constraint::Min(5),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        table_area,
+    );
+}
