@@ -4,7 +4,7 @@
 //! plumb-console --test views` and review the `.snap` files.
 
 use plumb_common::protocol::{InventoryPage, JobQuery, Page, Request, Response};
-use plumb_console::app::{App, PAGE, View};
+use plumb_console::app::{App, View};
 use plumb_console::client::{ConnectionState, Update};
 use plumb_console::keys::Key;
 use plumb_console::sample;
@@ -55,8 +55,12 @@ fn app(read_only: bool) -> App {
 }
 
 fn screen(app: &mut App) -> String {
+    screen_of(app, 80, 24)
+}
+
+fn screen_of(app: &mut App, width: u16, height: u16) -> String {
     app.prepare();
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     terminal
         .draw(|frame| ui::render(app, Theme { color: false }, frame))
         .expect("draw");
@@ -71,7 +75,6 @@ fn press(app: &mut App, keys: &[Key]) {
 
 #[test]
 fn overview() {
-    let _ = PAGE;
     insta::assert_snapshot!(screen(&mut app(false)));
 }
 
@@ -96,6 +99,13 @@ fn inventory_sorted_by_delta() {
     let mut app = app(false);
     press(&mut app, &[Key::Char('2')]);
     insta::assert_snapshot!(screen(&mut app));
+}
+
+#[test]
+fn inventory_wide_shows_shopify_locations() {
+    let mut app = app(false);
+    press(&mut app, &[Key::Char('2')]);
+    insta::assert_snapshot!(screen_of(&mut app, 120, 16));
 }
 
 #[test]

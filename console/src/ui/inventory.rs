@@ -36,6 +36,9 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         empty(frame, table_area, theme, message);
         return;
     }
+    // Shopify's location ids are long: shown only when the terminal is wide enough; the
+    // ERP warehouse names the location one to one (`[[locations]]`).
+    let wide = table_area.width >= 100;
     let height = usize::from(table_area.height.saturating_sub(1));
     let offset = app.scroll(View::Inventory, height, visible.len());
     let selected = app.selected(View::Inventory);
@@ -52,11 +55,15 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
                 InventoryStatus::Failing => theme.error(),
                 InventoryStatus::Drift => theme.warn(),
             };
-            let row = Row::new(vec![
+            let mut cells = vec![
                 Line::raw(marker(n == selected, false)),
                 Line::raw(item.sku.clone()),
-                Line::raw(item.location.to_string()),
                 Line::raw(item.warehouse.clone()),
+            ];
+            if wide {
+                cells.push(Line::raw(item.location.to_string()));
+            }
+            cells.extend([
                 Line::raw(item.erp.to_string()).right_aligned(),
                 Line::raw(item.target.to_string()).right_aligned(),
                 Line::raw(item.shopify.map_or("?".into(), |s| s.to_string())).right_aligned(),
@@ -65,6 +72,7 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
                 Line::styled(status_label(item.status), status_style),
                 Line::raw(item.cause.clone().unwrap_or_default()),
             ]);
+            let row = Row::new(cells);
             Some(if n == selected {
                 row.style(theme.selected())
             } else {
@@ -72,11 +80,17 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
             })
         })
         .collect::<Vec<_>>();
-    let header = Row::new(vec![
-        Line::raw(""),
-        Line::raw("SKU"),
-        Line::raw("Location"),
-        Line::raw("ERP wh"),
+    let mut header = vec![Line::raw(""), Line::raw("SKU"), Line::raw("Warehouse")];
+    let mut widths = vec![
+        Constraint::Length(2),
+        Constraint::Length(16),
+        Constraint::Length(9),
+    ];
+    if wide {
+        header.push(Line::raw("Location"));
+        widths.push(Constraint::Length(20));
+    }
+    header.extend([
         Line::raw("ERP").right_aligned(),
         Line::raw("Target").right_aligned(),
         Line::raw("Shopify").right_aligned(),
@@ -84,13 +98,9 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         Line::raw("Age").right_aligned(),
         Line::raw("Status"),
         Line::raw("Cause"),
-    ])
-    .style(theme.heading());
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(14),
-        Constraint::Length(9),
-        Constraint::Length(8),
+    ]);
+    let header = Row::new(header).style(theme.heading());
+    widths.extend([
         Constraint::Length(5),
         Constraint::Length(6),
         Constraint::Length(7),
@@ -98,7 +108,7 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         Constraint::Length(4),
         Constraint::Length(7),
         Constraint::Min(5),
-    ];
+    ]);
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         table_area,
