@@ -10,7 +10,7 @@
 //! - The view, filters and marks survive a reconnection; the data is reloaded.
 
 use std::cell::Cell;
-use std::cmp::Reverse;
+use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
 use plumb_common::protocol::{
@@ -206,7 +206,10 @@ pub struct App {
     pub notice: Option<Notice>,
     /// The answer to the last reconcile request.
     pub reconcile: Option<Notice>,
-    dirty: bool,
+    /// Views whose visible rows must be rebuilt before the next frame.
+    stale: Vec<View>,
+    /// Inventory rows changed by deltas since the last frame (placed one by one).
+    changed_rows: Vec<usize>,
 }
 
 impl App {
@@ -238,7 +241,13 @@ impl App {
             page: Cell::new(10),
             notice: None,
             reconcile: None,
-            dirty: true,
+            stale: vec![
+                View::Overview,
+                View::Inventory,
+                View::Queue,
+                View::DeadLetters,
+            ],
+            changed_rows: Vec::new(),
         }
     }
 
@@ -324,60 +333,94 @@ impl App {
 
     // ---- preparing, before a frame ---------------------------------------------------
 
-    /// Recomputes the filtered and sorted rows if data or filters changed since the last
-    /// call. Called once before each frame, not per event: 100,000 inventory rows are
-    /// sorted at most once a frame.
+    /// Recomputes the filtered and sorted rows of the views whose data, filter or sort
+    /// changed since the last call. Called once before each frame, not per event. An
+    /// inventory delta moves its one row into place (a scan and a binary search), so a
+    /// stream of deltas never re-sorts 100,000 rows; a new filter or sort does, once.
     pub fn prepare(&mut self) {
-        if !self.dirty {
-            return;
-        }
-        self.dirty = false;
+        let stale = std::mem::take(&mut self.stale);
+        let mut changed = std::mem::take(&mut self.changed_rows);
         for view in [
             View::Overview,
             View::Inventory,
             View::Queue,
             View::DeadLetters,
         ] {
-            let filter = self.filter(view).to_lowercase();
-            let mut rows: Vec<usize> = match view {
-                View::Overview => (0..self.flows().len())
-                    .filter(|&i| matches(&filter, || self.flows()[i].flow.as_str().to_owned()))
-                    .collect(),
-                View::Inventory => (0..self.inventory.len())
-                    .filter(|&i| matches(&filter, || inventory_text(&self.inventory[i])))
-                    .collect(),
-                View::Queue => (0..self.jobs.len())
-                    .filter(|&i| matches(&filter, || job_text(&self.jobs[i])))
-                    .collect(),
-                _ => (0..self.dead.len())
-                    .filter(|&i| matches(&filter, || dead_text(&self.dead[i])))
-                    .collect(),
-            };
-            if view == View::Inventory {
-                let inventory = &self.inventory;
-                match self.inventory_sort {
-                    InventorySort::Delta => rows.sort_by_key(|&i| {
-                        let row = &inventory[i];
-                        (
-                            Reverse(row.delta.map_or(0, i64::unsigned_abs)),
-                            status_rank(row.status),
-                            &row.sku,
-                            row.location,
-                        )
-                    }),
-                    InventorySort::Sku => {
-                        rows.sort_by_key(|&i| (&inventory[i].sku, inventory[i].location))
-                    }
-                    InventorySort::Status => rows.sort_by_key(|&i| {
-                        let row = &inventory[i];
-                        (status_rank(row.status), &row.sku, row.location)
-                    }),
-                }
+            let inventory = view == View::Inventory;
+            // Many changes at once: one sort is cheaper than placing each.
+            let many = changed.len() > self.visible(View::Inventory).len() / 16 + 64;
+            if stale.contains(&view) || (inventory && many) {
+                self.rebuild(view);
+            } else if inventory && !changed.is_empty() {
+                changed.sort_unstable();
+                changed.dedup();
+                self.place_rows(&changed);
+            } else {
+                continue;
             }
-            let len = rows.len();
-            self.visible.insert(view, rows);
+            let len = self.visible(view).len();
             let selected = self.selected.entry(view).or_insert(0);
             *selected = (*selected).min(len.saturating_sub(1));
+        }
+    }
+
+    /// Marks `view`'s visible rows for a rebuild before the next frame.
+    fn touch(&mut self, view: View) {
+        if !self.stale.contains(&view) {
+            self.stale.push(view);
+        }
+    }
+
+    fn rebuild(&mut self, view: View) {
+        let filter = self.filter(view).to_lowercase();
+        let mut rows: Vec<usize> = match view {
+            View::Overview => (0..self.flows().len())
+                .filter(|&i| matches(&filter, || self.flows()[i].flow.as_str().to_owned()))
+                .collect(),
+            View::Inventory => (0..self.inventory.len())
+                .filter(|&i| matches(&filter, || inventory_text(&self.inventory[i])))
+                .collect(),
+            View::Queue => (0..self.jobs.len())
+                .filter(|&i| matches(&filter, || job_text(&self.jobs[i])))
+                .collect(),
+            _ => (0..self.dead.len())
+                .filter(|&i| matches(&filter, || dead_text(&self.dead[i])))
+                .collect(),
+        };
+        if view == View::Inventory {
+            rows.sort_unstable_by(|&a, &b| self.inventory_order(a, b));
+        }
+        self.visible.insert(view, rows);
+    }
+
+    /// Moves each changed inventory row (`changed` sorted) to its place in the sorted,
+    /// filtered order.
+    fn place_rows(&mut self, changed: &[usize]) {
+        let filter = self.filter(View::Inventory).to_lowercase();
+        let mut rows = self.visible.remove(&View::Inventory).unwrap_or_default();
+        // All changed rows out first: what stays is in order, so binary search holds.
+        rows.retain(|r| changed.binary_search(r).is_err());
+        for &i in changed {
+            if matches(&filter, || inventory_text(&self.inventory[i])) {
+                let at = rows.partition_point(|&r| self.inventory_order(r, i) == Ordering::Less);
+                rows.insert(at, i);
+            }
+        }
+        self.visible.insert(View::Inventory, rows);
+    }
+
+    /// The inventory's display order (total: SKU and location are unique).
+    fn inventory_order(&self, a: usize, b: usize) -> Ordering {
+        let (x, y) = (&self.inventory[a], &self.inventory[b]);
+        let place = || x.sku.cmp(&y.sku).then(x.location.cmp(&y.location));
+        let status = || status_rank(x.status).cmp(&status_rank(y.status));
+        match self.inventory_sort {
+            InventorySort::Delta => {
+                let size = |row: &InventoryRow| row.delta.map_or(0, i64::unsigned_abs);
+                size(y).cmp(&size(x)).then_with(status).then_with(place)
+            }
+            InventorySort::Sku => place(),
+            InventorySort::Status => status().then_with(place),
         }
     }
 
@@ -385,7 +428,6 @@ impl App {
 
     /// Folds one update from the session into the state.
     pub fn on_update(&mut self, update: Update) -> Vec<Effect> {
-        self.dirty = true;
         match update {
             Update::Connection(state) => {
                 let connected = matches!(state, ConnectionState::Connected { .. });
@@ -428,7 +470,8 @@ impl App {
             }
             Event::DeadLetter(_) => vec![Effect::Send(dead_letters_request())],
             Event::InventoryDelta(row) => {
-                self.upsert_inventory(row);
+                let i = self.upsert_inventory(row);
+                self.changed_rows.push(i);
                 Vec::new()
             }
         }
@@ -447,16 +490,23 @@ impl App {
             effects.push(Effect::Send(jobs_request()));
         }
         self.status = Some(snapshot);
+        self.touch(View::Overview);
         effects
     }
 
-    fn upsert_inventory(&mut self, row: InventoryRow) {
+    /// Stores a row; returns its index.
+    fn upsert_inventory(&mut self, row: InventoryRow) -> usize {
         let key = (row.sku.clone(), row.location);
         match self.inventory_index.get(&key) {
-            Some(&i) => self.inventory[i] = row,
+            Some(&i) => {
+                self.inventory[i] = row;
+                i
+            }
             None => {
-                self.inventory_index.insert(key, self.inventory.len());
+                let i = self.inventory.len();
+                self.inventory_index.insert(key, i);
                 self.inventory.push(row);
+                i
             }
         }
     }
@@ -490,6 +540,7 @@ impl App {
                 for row in page.items {
                     self.upsert_inventory(row);
                 }
+                self.touch(View::Inventory);
                 match page.next {
                     Some(next) => vec![Effect::Send(inventory_page(Some(next)))],
                     None => {
@@ -500,11 +551,13 @@ impl App {
             }
             (_, Response::Jobs(page)) => {
                 self.jobs = page.items;
+                self.touch(View::Queue);
                 Vec::new()
             }
             (_, Response::DeadLetters(page)) => {
                 self.dead = page.page.items;
                 self.causes = page.causes;
+                self.touch(View::DeadLetters);
                 let ids: BTreeSet<JobId> = self.dead.iter().map(|d| d.id).collect();
                 self.marks.retain(|id| ids.contains(id));
                 if self
@@ -585,7 +638,6 @@ impl App {
 
     /// Handles one key press.
     pub fn on_key(&mut self, key: Key) -> Vec<Effect> {
-        self.dirty = true;
         let effects = match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal => self.on_normal_key(key),
             Mode::Filter => self.on_filter_key(key),
@@ -601,6 +653,7 @@ impl App {
     }
 
     fn on_filter_key(&mut self, key: Key) -> Vec<Effect> {
+        self.touch(self.view);
         let filter = self.filters.entry(self.view).or_default();
         match key {
             Key::Enter => {}
@@ -715,6 +768,7 @@ impl App {
                     self.view = self.help_return;
                 } else if !self.filter(self.view).is_empty() {
                     self.filters.remove(&self.view);
+                    self.touch(self.view);
                 } else {
                     self.marks.clear();
                 }
@@ -735,6 +789,7 @@ impl App {
             }
             Action::GoTo(view) => self.go_to(view),
             Action::Sort => {
+                self.touch(View::Inventory);
                 self.inventory_sort = match self.inventory_sort {
                     InventorySort::Delta => InventorySort::Sku,
                     InventorySort::Sku => InventorySort::Status,

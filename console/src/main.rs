@@ -62,6 +62,7 @@ async fn console(cli: &Cli) -> anyhow::Result<()> {
         cli.read_only,
         Theme { color },
         inputs,
+        |_| false,
     )
     .await;
     ratatui::restore();

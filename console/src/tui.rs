@@ -66,13 +66,15 @@ pub fn spawn_input_thread() -> mpsc::Receiver<Input> {
     rx
 }
 
-/// Runs the console on `terminal` until the user quits.
+/// Runs the console on `terminal` until the user quits, or until `after_draw` (called
+/// after every frame, for measurements on a test backend) returns true.
 pub async fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     socket: PathBuf,
     read_only: bool,
     theme: Theme,
     mut inputs: mpsc::Receiver<Input>,
+    mut after_draw: impl FnMut(&Terminal<B>) -> bool,
 ) -> Result<(), TuiError> {
     let mut app = App::new(socket.display().to_string(), read_only, Timestamp::now());
     let mut session: Session = spawn_session(socket, read_only);
@@ -83,6 +85,9 @@ pub async fn run<B: Backend>(
         terminal
             .draw(|frame| ui::render(&app, theme, frame))
             .map_err(|e| TuiError::Terminal(e.to_string()))?;
+        if after_draw(terminal) {
+            return Ok(());
+        }
         let effects = tokio::select! {
             input = inputs.recv() => match input {
                 Some(Input::Key(key)) => app.on_key(key),

@@ -221,3 +221,33 @@ fn the_view_survives_a_reconnection() {
     assert_eq!(app.view, View::DeadLetters);
     assert!(effects.contains(&Effect::Send(inventory_page(None))));
 }
+
+#[test]
+fn deltas_placed_one_by_one_give_the_order_a_full_sort_gives() {
+    let mut app = connected();
+    app.on_update(Update::Answer {
+        request: inventory_page(None),
+        result: Ok(Response::Inventory(InventoryPage {
+            items: sample::inventory(500),
+            next: None,
+        })),
+    });
+    app.prepare();
+    let mut rng_state = 17u64;
+    for n in 0..40 {
+        rng_state = rng_state.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let i = (rng_state >> 33) as usize % 500;
+        let mut row = app.inventory()[i].clone();
+        row.shopify = Some(n * 3 % 23);
+        row.delta = row.shopify.map(|s| s - row.target);
+        app.on_update(Update::Event(Event::InventoryDelta(row)));
+        if n % 7 == 0 {
+            app.prepare();
+        }
+    }
+    app.prepare();
+    let placed = app.visible(View::Inventory).to_vec();
+    app.touch(View::Inventory);
+    app.prepare();
+    assert_eq!(placed, app.visible(View::Inventory));
+}
