@@ -232,3 +232,89 @@ async fn the_console_reconnects_after_the_agent_restarts_on_the_same_view() {
     .await;
     tmux.keys(&["q"]);
 }
+
+/// Runs `plumb --socket SOCKET args...`; returns (exit code, stdout, stderr).
+fn plumb(socket: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(plumb_binary())
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run plumb");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scripting_cli_acts_on_the_agent_with_its_documented_exit_codes() {
+    let setup = setup().await;
+    let socket = setup.agent.socket();
+    let sender = Sender::new(&setup.agent.webhook_address, WEBHOOK_SECRET.as_bytes());
+    let delivery = Delivery {
+        topic: "orders/create".into(),
+        event_id: "garbage-cli".into(),
+        body: b"<html>not json</html>".to_vec(),
+    };
+    assert_eq!(sender.send(&delivery).await.expect("deliver"), 200);
+    let letter = agent_shows(&setup.agent, "a dead letter", async |control| {
+        dead_letters(control).await.into_iter().next()
+    })
+    .await;
+    let id = letter.id.to_string();
+
+    let (code, out, err) = plumb(&socket, &["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let snapshot: StatusSnapshot = serde_json::from_str(&out).expect("status JSON");
+    assert_eq!(snapshot.flows.len(), FlowKind::ALL.len());
+    let (code, out, _) = plumb(&socket, &["status"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("orders") && out.contains("running"), "{out}");
+
+    let (code, out, _) = plumb(&socket, &["dlq", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("malformed_payload") && out.contains(&id),
+        "{out}"
+    );
+    let (code, out, _) = plumb(&socket, &["dlq", "show", &id, "--json"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("not json"), "{out}");
+    let (code, _, err) = plumb(&socket, &["dlq", "show", "987654321"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not found"), "{err}");
+
+    // Read-only sessions are refused by the agent: exit 4, nothing paused.
+    let (code, _, err) = plumb(&socket, &["--read-only", "pause", "orders"]);
+    assert_eq!(code, 4, "{err}");
+    let mut control = control(&setup.agent).await;
+    assert!(!paused(&status(&mut control).await, FlowKind::Orders));
+    let (code, out, _) = plumb(&socket, &["pause", "orders"]);
+    assert_eq!(
+        (code, out.trim().starts_with("orders paused since")),
+        (0, true)
+    );
+    assert!(paused(&status(&mut control).await, FlowKind::Orders));
+    let (code, out, _) = plumb(&socket, &["resume", "orders"]);
+    assert_eq!((code, out.trim()), (0, "orders running"));
+    assert!(!paused(&status(&mut control).await, FlowKind::Orders));
+
+    let (code, out, err) = plumb(&socket, &["dlq", "retry", &id]);
+    assert_eq!((code, out.trim()), (0, "1"), "{err}");
+    let (code, _, err) = plumb(&socket, &["dlq", "retry", "--cause", "no_such_cause"]);
+    assert_eq!(code, 1, "nothing matched: {err}");
+    let (code, _, err) = plumb(&socket, &["dlq", "discard", &id]);
+    assert_eq!(code, 2, "discard without --yes: {err}");
+    let (code, _, _) = plumb(&socket, &["pause", "nonsense"]);
+    assert_eq!(code, 2);
+
+    // The agent queues reconciliation runs (nothing runs them yet): the job is reported.
+    let (code, out, err) = plumb(&socket, &["reconcile", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("queued as job "), "{out}");
+
+    let (code, _, err) = plumb(&setup.dir.path().join("absent.sock"), &["status"]);
+    assert_eq!(code, 3, "{err}");
+}
