@@ -67,19 +67,16 @@ fn loaded_app() -> App {
     app
 }
 
-fn frame_time(width: u16, height: u16) {
+/// 3,000 frames of the Inventory view, each after `step` (a key, a delta) changed the
+/// state; the time of one frame is the step, the preparation and the render.
+fn frames(name: &str, width: u16, height: u16, mut step: impl FnMut(&mut App, usize)) {
     let mut app = loaded_app();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     let theme = Theme { color: true };
     let mut samples = Vec::new();
     for n in 0..3_000 {
-        // Scroll a page every frame, back to the top at the end.
         let start = Instant::now();
-        app.on_key(if n % 400 == 399 {
-            Key::Home
-        } else {
-            Key::PageDown
-        });
+        step(&mut app, n);
         app.prepare();
         terminal
             .draw(|frame| ui::render(&app, theme, frame))
@@ -87,35 +84,18 @@ fn frame_time(width: u16, height: u16) {
         samples.push(start.elapsed());
     }
     report(
-        &format!("frame, {ROWS} inventory rows, {width}x{height}"),
+        &format!("{name}, {ROWS} inventory rows, {width}x{height}"),
         samples,
     );
 }
 
-/// Every frame brings one inventory delta (a row moving in the |delta| order).
-fn frame_with_delta() {
-    let mut app = loaded_app();
-    let rows = sample::inventory(ROWS);
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
-    let theme = Theme { color: true };
-    let mut samples = Vec::new();
-    for n in 0..3_000usize {
-        let mut row = rows[(n * 7_919) % ROWS].clone();
-        let shopify = (n % 40) as i64;
-        row.shopify = Some(shopify);
-        row.delta = Some(shopify - row.target);
-        let start = Instant::now();
-        app.on_update(Update::Event(Event::InventoryDelta(row)));
-        app.prepare();
-        terminal
-            .draw(|frame| ui::render(&app, theme, frame))
-            .expect("draw");
-        samples.push(start.elapsed());
-    }
-    report(
-        &format!("frame with one delta, {ROWS} inventory rows, 80x24"),
-        samples,
-    );
+/// Scrolls a page every frame, back to the top every 400.
+fn scrolling(app: &mut App, n: usize) {
+    app.on_key(if n % 400 == 399 {
+        Key::Home
+    } else {
+        Key::PageDown
+    });
 }
 
 /// A new filter or sort order: every row filtered and sorted again.
@@ -275,9 +255,17 @@ fn event_to_screen() {
 }
 
 fn main() {
-    frame_time(80, 24);
-    frame_time(200, 60);
-    frame_with_delta();
+    frames("frame while scrolling", 80, 24, scrolling);
+    frames("frame while scrolling", 200, 60, scrolling);
+    // Every frame brings one inventory delta (a row moving in the |delta| order).
+    let rows = sample::inventory(ROWS);
+    frames("frame with one delta", 80, 24, |app, n| {
+        let mut row = rows[(n * 7_919) % ROWS].clone();
+        let shopify = (n % 40) as i64;
+        row.shopify = Some(shopify);
+        row.delta = Some(shopify - row.target);
+        app.on_update(Update::Event(Event::InventoryDelta(row)));
+    });
     resort();
     event_to_screen();
 }

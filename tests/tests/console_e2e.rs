@@ -168,7 +168,7 @@ async fn keys_switch_views_filter_retry_a_dead_letter_and_pause_a_flow() {
     tmux.type_text("nothing-like-this");
     tmux.keys(&["Enter"]);
     tmux.wait_for("the filter hiding every row", PATIENCE, |s| {
-        s.contains("No row matches the filter") && !s.contains("MUG-1")
+        s.contains("Nothing matches the filter") && !s.contains("MUG-1")
     });
     tmux.keys(&["Escape"]);
     tmux.wait_for("the filter cleared", PATIENCE, |s| s.contains("MUG-1"));

@@ -4,10 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::format::{ago, count, cut};
-use super::{Theme, empty, marker};
+use super::{Theme, columns, list, marker, nothing_to_list};
 use crate::app::{App, View, clock};
 
 pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
@@ -38,43 +38,12 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
     ])
     .areas(area);
     frame.render_widget(Paragraph::new(group_line), groups_area);
-    let visible = app.visible(View::DeadLetters);
-    if visible.is_empty() {
-        let message = if app.dead_letters().is_empty() {
-            " No dead letters: nothing failed for good."
-        } else {
-            " No dead letter matches the filter (Esc clears it)."
-        };
-        empty(frame, list_area, theme, message);
+    let none = " No dead letters: nothing failed for good.";
+    let total = app.dead_letters().len();
+    if nothing_to_list(app, theme, frame, list_area, View::DeadLetters, total, none) {
         return;
     }
-    let height = usize::from(list_area.height.saturating_sub(1));
-    let offset = app.scroll(View::DeadLetters, height, visible.len());
-    let selected = app.selected(View::DeadLetters);
-    let rows = visible
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .filter_map(|(n, &i)| {
-            let letter = app.dead_letters().get(i)?;
-            let row = Row::new(vec![
-                Line::raw(marker(n == selected, app.marks.contains(&letter.id))),
-                Line::raw(letter.id.to_string()),
-                Line::raw(letter.flow.as_str()),
-                Line::raw(letter.cause.clone()),
-                Line::raw(letter.attempts.to_string()).right_aligned(),
-                Line::raw(ago(app.now, Some(letter.last_failed_at))).right_aligned(),
-                Line::raw(letter.message.clone()),
-            ]);
-            Some(if n == selected {
-                row.style(theme.selected())
-            } else {
-                row
-            })
-        })
-        .collect::<Vec<_>>();
-    let header = Row::new(vec![
+    let header = vec![
         Line::raw(""),
         Line::raw("Job"),
         Line::raw("Flow"),
@@ -82,20 +51,28 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         Line::raw("Tries").right_aligned(),
         Line::raw("Age").right_aligned(),
         Line::raw("Error"),
-    ])
-    .style(theme.heading());
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(7),
-        Constraint::Length(10),
-        Constraint::Length(18),
-        Constraint::Length(5),
-        Constraint::Length(4),
-        Constraint::Min(10),
     ];
-    frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
+    let widths = columns(&[2, 7, 10, 18, 5, 4], 10);
+    let view = View::DeadLetters;
+    list(
+        app,
+        theme,
+        frame,
         list_area,
+        view,
+        (header, widths),
+        |i, selected| {
+            let letter = app.dead_letters().get(i)?;
+            Some(vec![
+                Line::raw(marker(selected, app.marks.contains(&letter.id))),
+                Line::raw(letter.id.to_string()),
+                Line::raw(letter.flow.as_str()),
+                Line::raw(letter.cause.clone()),
+                Line::raw(letter.attempts.to_string()).right_aligned(),
+                Line::raw(ago(app.now, Some(letter.last_failed_at))).right_aligned(),
+                Line::raw(letter.message.clone()),
+            ])
+        },
     );
     render_detail(app, theme, frame, detail_area);
 }

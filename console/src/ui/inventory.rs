@@ -4,12 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Row, Table};
 
 use plumb_common::protocol::InventoryStatus;
 
 use super::format::{ago, count};
-use super::{Theme, empty, marker};
+use super::{Theme, columns, list, marker, nothing_to_list};
 use crate::app::{App, View, status_label};
 
 pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
@@ -27,27 +26,38 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         text.push_str(" · loading…");
     }
     frame.render_widget(Line::styled(text, theme.dim()), summary);
-    if visible.is_empty() {
-        let message = if total == 0 {
-            " No inventory yet: the agent has not read any SKU x location."
-        } else {
-            " No row matches the filter (Esc clears it)."
-        };
-        empty(frame, table_area, theme, message);
+    let none = " No inventory yet: the agent has not read any SKU x location.";
+    if nothing_to_list(app, theme, frame, table_area, View::Inventory, total, none) {
         return;
     }
     // Shopify's location ids are long: shown only when the terminal is wide enough; the
     // ERP warehouse names the location one to one (`[[locations]]`).
     let wide = table_area.width >= 100;
-    let height = usize::from(table_area.height.saturating_sub(1));
-    let offset = app.scroll(View::Inventory, height, visible.len());
-    let selected = app.selected(View::Inventory);
-    let rows = visible
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .filter_map(|(n, &i)| {
+    let mut header = vec![Line::raw(""), Line::raw("SKU"), Line::raw("Warehouse")];
+    let mut widths: Vec<Constraint> = [2, 16, 9].map(Constraint::Length).to_vec();
+    if wide {
+        header.push(Line::raw("Location"));
+        widths.push(Constraint::Length(20));
+    }
+    header.extend([
+        Line::raw("ERP").right_aligned(),
+        Line::raw("Target").right_aligned(),
+        Line::raw("Shopify").right_aligned(),
+        Line::raw("Delta").right_aligned(),
+        Line::raw("Age").right_aligned(),
+        Line::raw("Status"),
+        Line::raw("Cause"),
+    ]);
+    widths.extend(columns(&[5, 6, 7, 5, 4, 7], 5));
+    let view = View::Inventory;
+    list(
+        app,
+        theme,
+        frame,
+        table_area,
+        view,
+        (header, widths),
+        |i, selected| {
             let item = app.inventory().get(i)?;
             let status_style = match item.status {
                 InventoryStatus::InSync => theme.ok(),
@@ -56,7 +66,7 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
                 InventoryStatus::Drift => theme.warn(),
             };
             let mut cells = vec![
-                Line::raw(marker(n == selected, false)),
+                Line::raw(marker(selected, false)),
                 Line::raw(item.sku.clone()),
                 Line::raw(item.warehouse.clone()),
             ];
@@ -72,45 +82,7 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
                 Line::styled(status_label(item.status), status_style),
                 Line::raw(item.cause.clone().unwrap_or_default()),
             ]);
-            let row = Row::new(cells);
-            Some(if n == selected {
-                row.style(theme.selected())
-            } else {
-                row
-            })
-        })
-        .collect::<Vec<_>>();
-    let mut header = vec![Line::raw(""), Line::raw("SKU"), Line::raw("Warehouse")];
-    let mut widths = vec![
-        Constraint::Length(2),
-        Constraint::Length(16),
-        Constraint::Length(9),
-    ];
-    if wide {
-        header.push(Line::raw("Location"));
-        widths.push(Constraint::Length(20));
-    }
-    header.extend([
-        Line::raw("ERP").right_aligned(),
-        Line::raw("Target").right_aligned(),
-        Line::raw("Shopify").right_aligned(),
-        Line::raw("Delta").right_aligned(),
-        Line::raw("Age").right_aligned(),
-        Line::raw("Status"),
-        Line::raw("Cause"),
-    ]);
-    let header = Row::new(header).style(theme.heading());
-    widths.extend([
-        Constraint::Length(5),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(5),
-        Constraint::Length(4),
-        Constraint::Length(7),
-        Constraint::Min(5),
-    ]);
-    frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
-        table_area,
+            Some(cells)
+        },
     );
 }

@@ -17,7 +17,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Row, Table, Wrap};
 
 use crate::app::{App, Mode, View, clock};
 use crate::client::ConnectionState;
@@ -224,6 +224,74 @@ fn marker(selected: bool, marked: bool) -> &'static str {
         (false, true) => " *",
         (false, false) => "  ",
     }
+}
+
+/// Draws `view`'s visible rows as a table under `header`, building only the rows on
+/// screen: `cells(index, selected)` makes one row's cells from its index into the view's
+/// data.
+fn list<'a>(
+    app: &App,
+    theme: Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    view: View,
+    table: (Vec<Line<'a>>, Vec<Constraint>),
+    cells: impl Fn(usize, bool) -> Option<Vec<Line<'a>>>,
+) {
+    let (header, widths) = table;
+    let visible = app.visible(view);
+    let height = usize::from(area.height.saturating_sub(1));
+    let offset = app.scroll(view, height, visible.len());
+    let selected = app.selected(view);
+    let rows: Vec<Row<'a>> = visible
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .filter_map(|(n, &i)| {
+            let row = Row::new(cells(i, n == selected)?);
+            Some(if n == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            })
+        })
+        .collect();
+    let header = Row::new(header).style(theme.heading());
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        area,
+    );
+}
+
+/// Column widths: fixed `lengths`, then a last column of at least `rest`.
+fn columns(lengths: &[u16], rest: u16) -> Vec<Constraint> {
+    let mut widths: Vec<Constraint> = lengths.iter().map(|&n| Constraint::Length(n)).collect();
+    widths.push(Constraint::Min(rest));
+    widths
+}
+
+/// When `view` shows no row, says why (nothing at all: `none`; or the filter) in `area`
+/// and returns true.
+fn nothing_to_list(
+    app: &App,
+    theme: Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    view: View,
+    total: usize,
+    none: &str,
+) -> bool {
+    if !app.visible(view).is_empty() {
+        return false;
+    }
+    let message = if total == 0 {
+        none
+    } else {
+        " Nothing matches the filter (Esc clears it)."
+    };
+    empty(frame, area, theme, message);
+    true
 }
 
 /// An empty list's message in the middle of `area`.

@@ -3,10 +3,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::format::{ago, count, cut};
-use super::{Theme, empty, marker};
+use super::{Theme, columns, empty, list, marker};
 use crate::app::{App, View, clock};
 
 pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
@@ -23,37 +23,7 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
     let table_height = (flows.len() as u16 + 1).min(area.height);
     let [table_area, rest] =
         Layout::vertical([Constraint::Length(table_height), Constraint::Min(0)]).areas(area);
-    let selected = app.selected(View::Overview);
-    let rows = flows.iter().enumerate().filter_map(|(n, &i)| {
-        let flow = status.flows.get(i)?;
-        let (state, style) = match flow.paused_since {
-            Some(_) => ("paused", theme.warn()),
-            None => ("running", theme.ok()),
-        };
-        let error = flow.last_error.as_ref().map_or_else(
-            || "-".to_owned(),
-            |e| format!("{} ago", ago(app.now, Some(e.at))),
-        );
-        let row = Row::new(vec![
-            Line::raw(marker(n == selected, false)),
-            Line::raw(flow.flow.as_str()),
-            Line::styled(state, style),
-            Line::raw(count(flow.completed_last_minute)),
-            Line::raw(count(flow.failed_last_minute)),
-            Line::raw(count(flow.pending)),
-            Line::raw(count(flow.in_flight)),
-            Line::raw(ago(app.now, flow.oldest_pending)),
-            Line::raw(count(flow.dead)),
-            Line::raw(ago(app.now, flow.last_success)),
-            Line::raw(error),
-        ]);
-        Some(if n == selected {
-            row.style(theme.selected())
-        } else {
-            row
-        })
-    });
-    let header = Row::new(vec![
+    let header = [
         "",
         "Flow",
         "State",
@@ -65,24 +35,42 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         "Dead",
         "Last ok",
         "Last error",
-    ])
-    .style(theme.heading());
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(10),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Min(8),
-    ];
-    frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
+    ]
+    .map(Line::raw)
+    .to_vec();
+    let widths = columns(&[2, 10, 7, 6, 6, 7, 6, 6, 5, 7], 8);
+    let view = View::Overview;
+    list(
+        app,
+        theme,
+        frame,
         table_area,
+        view,
+        (header, widths),
+        |i, selected| {
+            let flow = status.flows.get(i)?;
+            let (state, style) = match flow.paused_since {
+                Some(_) => ("paused", theme.warn()),
+                None => ("running", theme.ok()),
+            };
+            let error = flow.last_error.as_ref().map_or_else(
+                || "-".to_owned(),
+                |e| format!("{} ago", ago(app.now, Some(e.at))),
+            );
+            Some(vec![
+                Line::raw(marker(selected, false)),
+                Line::raw(flow.flow.as_str()),
+                Line::styled(state, style),
+                Line::raw(count(flow.completed_last_minute)),
+                Line::raw(count(flow.failed_last_minute)),
+                Line::raw(count(flow.pending)),
+                Line::raw(count(flow.in_flight)),
+                Line::raw(ago(app.now, flow.oldest_pending)),
+                Line::raw(count(flow.dead)),
+                Line::raw(ago(app.now, flow.last_success)),
+                Line::raw(error),
+            ])
+        },
     );
 
     let mut lines = Vec::new();

@@ -3,12 +3,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Row, Table};
 
 use plumb_common::JobState;
 
 use super::format::{ago, count, span};
-use super::{Theme, empty, marker};
+use super::{Theme, columns, list, marker, nothing_to_list};
 use crate::app::{App, View};
 
 pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
@@ -26,25 +25,37 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         format!(" Pending+in flight by flow: {}", busy.join(" · "))
     };
     frame.render_widget(Line::styled(text, theme.dim()), summary);
-    let visible = app.visible(View::Queue);
-    if visible.is_empty() {
-        let message = if app.jobs().is_empty() {
-            " The queue is empty: no job pending or in flight."
-        } else {
-            " No job matches the filter (Esc clears it)."
-        };
-        empty(frame, table_area, theme, message);
+    let none = " The queue is empty: no job pending or in flight.";
+    if nothing_to_list(
+        app,
+        theme,
+        frame,
+        table_area,
+        View::Queue,
+        app.jobs().len(),
+        none,
+    ) {
         return;
     }
-    let height = usize::from(table_area.height.saturating_sub(1));
-    let offset = app.scroll(View::Queue, height, visible.len());
-    let selected = app.selected(View::Queue);
-    let rows = visible
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .filter_map(|(n, &i)| {
+    let header = vec![
+        Line::raw(""),
+        Line::raw("Job"),
+        Line::raw("Flow"),
+        Line::raw("State"),
+        Line::raw("Tries").right_aligned(),
+        Line::raw("Age").right_aligned(),
+        Line::raw("Due"),
+        Line::raw("Last error"),
+    ];
+    let widths = columns(&[2, 8, 10, 9, 5, 4, 7], 10);
+    list(
+        app,
+        theme,
+        frame,
+        table_area,
+        View::Queue,
+        (header, widths),
+        |i, selected| {
             let job = app.jobs().get(i)?;
             let (state, style) = match job.state {
                 JobState::InFlight => ("in flight", theme.ok()),
@@ -62,8 +73,8 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
                     }
                 },
             );
-            let row = Row::new(vec![
-                Line::raw(marker(n == selected, false)),
+            Some(vec![
+                Line::raw(marker(selected, false)),
                 Line::raw(job.id.to_string()),
                 Line::raw(job.flow.as_str()),
                 Line::styled(state, style),
@@ -71,37 +82,7 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
                 Line::raw(ago(app.now, Some(job.created_at))).right_aligned(),
                 Line::raw(due),
                 Line::styled(job.last_error.clone().unwrap_or_default(), theme.error()),
-            ]);
-            Some(if n == selected {
-                row.style(theme.selected())
-            } else {
-                row
-            })
-        })
-        .collect::<Vec<_>>();
-    let header = Row::new(vec![
-        Line::raw(""),
-        Line::raw("Job"),
-        Line::raw("Flow"),
-        Line::raw("State"),
-        Line::raw("Tries").right_aligned(),
-        Line::raw("Age").right_aligned(),
-        Line::raw("Due"),
-        Line::raw("Last error"),
-    ])
-    .style(theme.heading());
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(8),
-        Constraint::Length(10),
-        Constraint::Length(9),
-        Constraint::Length(5),
-        Constraint::Length(4),
-        Constraint::Length(7),
-        Constraint::Min(10),
-    ];
-    frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
-        table_area,
+            ])
+        },
     );
 }
