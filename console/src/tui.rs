@@ -27,6 +27,9 @@ pub enum TuiError {
     /// Drawing failed.
     #[error("terminal error: {0}")]
     Terminal(String),
+    /// The session task ended (it only ends by panicking: see the log).
+    #[error("the connection task stopped unexpectedly")]
+    SessionEnded,
 }
 
 /// What the loop reacts to.
@@ -95,7 +98,7 @@ pub async fn run<B: Backend>(
                 None => vec![Effect::Quit],
             },
             update = session.updates.recv() => {
-                let Some(update) = update else { return Ok(()) };
+                let Some(update) = update else { return Err(TuiError::SessionEnded) };
                 let mut effects = app.on_update(update);
                 for _ in 0..BATCH {
                     match session.updates.try_recv() {
