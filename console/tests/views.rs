@@ -151,6 +151,13 @@ fn dead_letters_discard_confirmation() {
 }
 
 #[test]
+fn dead_letters_discard_one_with_a_long_error() {
+    let mut app = app(false);
+    press(&mut app, &[Key::Char('4'), Key::Char('D')]);
+    insta::assert_snapshot!(screen(&mut app));
+}
+
+#[test]
 fn parity_before_any_run() {
     let mut app = app(false);
     press(&mut app, &[Key::Char('5')]);

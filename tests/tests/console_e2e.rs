@@ -318,3 +318,64 @@ async fn the_scripting_cli_acts_on_the_agent_with_its_documented_exit_codes() {
     let (code, _, err) = plumb(&setup.dir.path().join("absent.sock"), &["status"]);
     assert_eq!(code, 3, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_mutations_and_a_discard_asks_first() {
+    let setup = setup().await;
+    let sender = Sender::new(&setup.agent.webhook_address, WEBHOOK_SECRET.as_bytes());
+    let delivery = Delivery {
+        topic: "orders/create".into(),
+        event_id: "garbage-discard".into(),
+        body: b"<html>not json</html>".to_vec(),
+    };
+    assert_eq!(sender.send(&delivery).await.expect("deliver"), 200);
+    let letter = agent_shows(&setup.agent, "a dead letter", async |control| {
+        dead_letters(control).await.into_iter().next()
+    })
+    .await;
+
+    // Read-only: the footer has no mutating key, and p is refused before it is sent.
+    let command = format!(
+        "NO_COLOR=1 '{}' --read-only --socket '{}'",
+        plumb_binary().display(),
+        setup.agent.socket().display()
+    );
+    let tmux = Tmux::start(&command, 120, 40);
+    let screen = tmux.wait_for("the read-only console", PATIENCE, |s| {
+        s.contains("connected since") && s.contains("[read-only]")
+    });
+    assert!(!screen.contains("pause/resume"), "{screen}");
+    tmux.keys(&["p"]);
+    tmux.wait_for("the refusal", PATIENCE, |s| {
+        s.contains("read-only console: p (pause/resume) is disabled")
+    });
+    let mut control = control(&setup.agent).await;
+    assert!(!paused(&status(&mut control).await, FlowKind::Orders));
+    tmux.keys(&["q"]);
+    tmux.wait_for("the exit", PATIENCE, |s| s.contains("[exited with 0]"));
+    drop(tmux);
+
+    // Read-write: D asks, n keeps the letter, D then y discards it.
+    let tmux = console(&setup.agent.socket(), setup.dir.path());
+    tmux.keys(&["4"]);
+    tmux.wait_for("the dead letter", PATIENCE, |s| {
+        s.contains("malformed_payload")
+    });
+    tmux.keys(&["D"]);
+    tmux.wait_for("the confirmation", PATIENCE, |s| {
+        s.contains(&format!("Discard dead letter {}?", letter.id)) && s.contains("y confirm")
+    });
+    tmux.keys(&["n"]);
+    tmux.wait_for("the cancellation", PATIENCE, |s| s.contains("cancelled"));
+    assert_eq!(dead_letters(&mut control).await.len(), 1);
+    tmux.keys(&["D"]);
+    tmux.wait_for("the confirmation again", PATIENCE, |s| {
+        s.contains("y confirm")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the discard acknowledged", PATIENCE, |s| {
+        s.contains("1 dead letter discarded") && s.contains("No dead letters")
+    });
+    assert!(dead_letters(&mut control).await.is_empty());
+    tmux.keys(&["q"]);
+}

@@ -94,7 +94,14 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame<'_>) {
     frame.render_widget(footer_line(app, theme), footer);
     if let Mode::Confirm(confirmation) = &app.mode {
         let width = body.width.min(72);
-        let height = (confirmation.lines.len() as u16 + 4).min(body.height);
+        // Wrapped lines count as many rows as they take, so the answer keys stay visible.
+        let inner = usize::from(width.saturating_sub(2)).max(1);
+        let rows: usize = confirmation
+            .lines
+            .iter()
+            .map(|line| line.chars().count().div_ceil(inner).max(1))
+            .sum();
+        let height = u16::try_from(rows + 4).unwrap_or(u16::MAX).min(body.height);
         let area = Rect {
             x: body.x + (body.width - width) / 2,
             y: body.y + (body.height - height) / 2,
