@@ -400,7 +400,7 @@ impl App {
         let mut rows = self.visible.remove(&View::Inventory).unwrap_or_default();
         // All changed rows out first: what stays is in order, so binary search holds.
         rows.retain(|r| changed.binary_search(r).is_err());
-        for &i in changed {
+        for &i in changed.iter().filter(|&&i| i < self.inventory.len()) {
             if matches(&filter, || inventory_text(&self.inventory[i])) {
                 let at = rows.partition_point(|&r| self.inventory_order(r, i) == Ordering::Less);
                 rows.insert(at, i);
