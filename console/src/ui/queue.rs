@@ -44,10 +44,10 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
         Line::raw("State"),
         Line::raw("Tries").right_aligned(),
         Line::raw("Age").right_aligned(),
-        Line::raw("Due"),
+        Line::raw("Due/lease"),
         Line::raw("Last error"),
     ];
-    let widths = columns(&[2, 8, 10, 9, 5, 4, 7], 10);
+    let widths = columns(&[2, 8, 10, 9, 5, 4, 9], 10);
     list(
         app,
         theme,
@@ -63,16 +63,15 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
                 JobState::Dead => ("dead", theme.error()),
                 JobState::Done => ("done", theme.dim()),
             };
-            let due = job.due_at.map_or_else(
-                || "-".to_owned(),
-                |due| {
-                    if due > app.now {
-                        format!("in {}", span(app.now.until(due)))
-                    } else {
-                        "now".to_owned()
-                    }
-                },
-            );
+            // Pending: when it is due; in flight: when its lease runs out.
+            let due = match (job.state, job.due_at) {
+                (_, None) => "-".to_owned(),
+                (JobState::InFlight, Some(until)) => {
+                    format!("lease {}", span(app.now.until(until)))
+                }
+                (_, Some(due)) if due > app.now => format!("in {}", span(app.now.until(due))),
+                _ => "now".to_owned(),
+            };
             Some(vec![
                 Line::raw(marker(selected, false)),
                 Line::raw(job.id.to_string()),
