@@ -40,7 +40,12 @@ pub const EXIT_READ_ONLY: u8 = 4;
 
 /// `plumb`: the Plumb console, and subcommands for scripts.
 #[derive(Debug, Parser)]
-#[command(name = "plumb", version, about, after_help = EXIT_CODES)]
+#[command(
+    name = "plumb",
+    version,
+    about = "plumb: the Plumb console (without a subcommand) and scripting CLI.",
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     /// The agent's control socket.
     #[arg(long, env = "PLUMB_SOCKET", default_value = DEFAULT_SOCKET, global = true)]
