@@ -1,6 +1,7 @@
 //! A program run in a real terminal: a detached tmux session on its own tmux server (its
-//! own socket name, so a developer's sessions are never touched), keys sent with
-//! `send-keys`, the screen read with `capture-pane`.
+//! own socket in a temporary directory, so a developer's sessions are never touched and
+//! nothing is left behind), keys sent with `send-keys`, the screen read with
+//! `capture-pane`.
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -8,17 +9,16 @@ use std::time::{Duration, Instant};
 /// One detached tmux session running one command.
 #[derive(Debug)]
 pub struct Tmux {
-    server: String,
+    /// Holds the server's socket; removed with it.
+    dir: tempfile::TempDir,
 }
 
 impl Tmux {
     /// Starts `command` (a shell command line) in a `width` x `height` terminal. Panics
     /// with what to install when tmux is missing: the console tests are never skipped.
     pub fn start(command: &str, width: u16, height: u16) -> Tmux {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmux = Tmux {
-            server: format!("plumb-test-{}-{n}", std::process::id()),
+            dir: tempfile::tempdir().expect("tempdir for the tmux socket"),
         };
         // The pane stays after the program exits, saying how it ended, so a failure shows
         // the program's last words instead of an empty screen.
@@ -44,8 +44,8 @@ impl Tmux {
 
     fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
-            .arg("-L")
-            .arg(&self.server)
+            .arg("-S")
+            .arg(self.dir.path().join("tmux.sock"))
             .args(args)
             .env_remove("TMUX")
             .output()
