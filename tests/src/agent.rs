@@ -34,31 +34,45 @@ pub async fn eventually(agent: &Agent, what: &str, mut check: impl FnMut() -> bo
 pub fn plumbd_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            // Tests and benches live in target/<profile>/deps; binaries one level up.
-            let mut dir = std::env::current_exe().expect("test binary path");
-            dir.pop();
-            if dir.ends_with("deps") {
-                dir.pop();
-            }
-            let binary = dir.join("plumbd");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "plumb-agent", "--bin", "plumbd"]);
-            if dir.ends_with("release") {
-                build.arg("--release");
-            }
-            // Cheap when it is up to date; rebuilds it when the agent changed.
-            let status = build.status().expect("run cargo to build plumbd");
-            assert!(status.success(), "building plumbd failed");
-            assert!(
-                binary.exists(),
-                "{} is missing after the build",
-                binary.display()
-            );
-            binary
-        })
+        .get_or_init(|| workspace_binary("plumb-agent", "plumbd"))
         .clone()
+}
+
+/// Path of the `plumb` console binary of this build profile, built first if needed.
+pub fn plumb_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| workspace_binary("plumb-console", "plumb"))
+        .clone()
+}
+
+/// Builds `bin` of `package` in this build profile (cheap when it is up to date) and
+/// returns its path.
+fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    // Tests and benches live in target/<profile>/deps; binaries one level up.
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let binary = dir.join(bin);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if dir.ends_with("release") {
+        build.arg("--release");
+    }
+    // Cheap when it is up to date; rebuilds it when its sources changed.
+    let status = build
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo to build {bin}: {e}"));
+    assert!(status.success(), "building {bin} failed");
+    assert!(
+        binary.exists(),
+        "{} is missing after the build",
+        binary.display()
+    );
+    binary
 }
 
 /// A free loopback port (bound then released; fine for tests on one machine).

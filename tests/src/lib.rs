@@ -13,6 +13,7 @@
 //!   `shopify-sandbox` binary.
 //! - [`shopify`]: the agent's Shopify client pointed at the sandbox, and a level-sync
 //!   driver that handles outcomes as the inventory flow does.
+//! - [`tmux`]: a program in a real terminal (tmux): send keys, read the screen.
 //! - [`tryton`]: start, seed and stop a real Tryton ERP; act on it as a warehouse clerk.
 //! - [`webhooks`]: sign and send webhook deliveries the way Shopify does.
 
@@ -23,5 +24,6 @@ pub mod fulfilment;
 pub mod inventory;
 pub mod sandbox;
 pub mod shopify;
+pub mod tmux;
 pub mod tryton;
 pub mod webhooks;

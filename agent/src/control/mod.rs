@@ -81,6 +81,9 @@ pub struct ControlContext {
 /// Accepts connections until shutdown.
 pub async fn serve(listener: UnixListener, context: ControlContext, mut shutdown: Shutdown) {
     let slots = Arc::new(Semaphore::new(context.max_clients));
+    // Bumped by a session after a mutation, so every subscriber sees it now, not at the
+    // next periodic statistics.
+    let (changed, _) = tokio::sync::watch::channel(0u64);
     let own_uid = rustix::process::getuid().as_raw();
     loop {
         let stream = tokio::select! {
@@ -122,8 +125,9 @@ pub async fn serve(listener: UnixListener, context: ControlContext, mut shutdown
         };
         let context = context.clone();
         let shutdown = shutdown.clone();
+        let changed = changed.clone();
         tokio::spawn(async move {
-            session::run(stream, context, shutdown, uid, pid).await;
+            session::run(stream, context, changed, shutdown, uid, pid).await;
             drop(slot);
         });
     }

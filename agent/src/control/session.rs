@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use plumb_common::FlowKind;
 use plumb_common::frame::{FrameError, encode_frame, read_frame};
@@ -48,10 +48,14 @@ async fn send(writer: &mut OwnedWriteHalf, message: &ServerMessage) -> Result<()
     Ok(())
 }
 
-/// Serves one client until it leaves, misbehaves or the agent shuts down.
+/// Serves one client until it leaves, misbehaves or the agent shuts down. `changed` is
+/// shared by every session: bumped after a mutation, it makes each subscriber send fresh
+/// statistics at once (a flow paused from one console shows in the others without
+/// waiting for the next period).
 pub async fn run(
     stream: UnixStream,
     context: ControlContext,
+    changed: watch::Sender<u64>,
     shutdown: Shutdown,
     uid: u32,
     pid: Option<i32>,
@@ -114,6 +118,8 @@ pub async fn run(
         context,
         read_only: hello.read_only,
         events: None,
+        changes: changed.subscribe(),
+        changed,
     };
     match session.serve(reader, &mut writer, shutdown).await {
         Ok(()) => tracing::info!(uid, pid, "control client left"),
@@ -125,6 +131,9 @@ struct Session {
     context: ControlContext,
     read_only: bool,
     events: Option<broadcast::Receiver<Event>>,
+    /// Bumped after a mutation by any session.
+    changed: watch::Sender<u64>,
+    changes: watch::Receiver<u64>,
 }
 
 impl Session {
@@ -177,8 +186,13 @@ impl Session {
                         send(writer, &ServerMessage::Refused { reason }).await?;
                         return Ok(());
                     };
+                    let mutation = request.is_mutation();
                     let result = self.handle(request).await;
+                    let changed = mutation && result.is_ok();
                     send(writer, &ServerMessage::Response { id, result }).await?;
+                    if changed {
+                        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+                    }
                 }
                 event = recv(&mut self.events) => {
                     let message = match event {
@@ -190,6 +204,9 @@ impl Session {
                         Err(broadcast::error::RecvError::Closed) => return Ok(()),
                     };
                     send(writer, &message).await?;
+                }
+                Ok(()) = self.changes.changed(), if self.events.is_some() => {
+                    send(writer, &ServerMessage::Event(Event::Stats(self.snapshot()))).await?;
                 }
                 _ = stats.tick(), if self.events.is_some() => {
                     send(writer, &ServerMessage::Event(Event::Stats(self.snapshot()))).await?;

@@ -1,0 +1,187 @@
+//! Scripted agent states: what the snapshot tests render and the frame benchmark
+//! measures. Fixed times, so renders are byte-for-byte repeatable.
+
+use plumb_common::protocol::{
+    CauseCount, DeadLetterDetail, DeadLetterSummary, FlowStatus, InventoryRow, InventoryStatus,
+    JobSummary, LastError, StatusSnapshot,
+};
+use plumb_common::{ErrorClass, FlowKind, JobId, JobState, Timestamp};
+
+/// The "now" of every sample: 2026-11-23T13:42:05Z.
+pub const NOW: Timestamp = Timestamp(1_795_441_325_000);
+
+/// `secs` seconds before [`NOW`].
+pub const fn before(secs: u64) -> Timestamp {
+    Timestamp(NOW.0 - secs * 1_000)
+}
+
+/// An agent with orders flowing, inventory paused, and a few dead letters.
+pub fn status() -> StatusSnapshot {
+    let flows = FlowKind::ALL
+        .into_iter()
+        .map(|flow| {
+            let busy = matches!(flow, FlowKind::Orders | FlowKind::Inventory);
+            FlowStatus {
+                flow,
+                paused_since: (flow == FlowKind::Inventory).then(|| before(300)),
+                pending: if busy { 12 } else { 0 },
+                in_flight: u64::from(flow == FlowKind::Orders),
+                oldest_pending: busy.then(|| before(95)),
+                dead: match flow {
+                    FlowKind::Orders => 2,
+                    FlowKind::Inventory => 1,
+                    _ => 0,
+                },
+                completed_last_minute: if busy { 340 } else { 0 },
+                failed_last_minute: u64::from(flow == FlowKind::Orders) * 3,
+                last_success: busy.then(|| before(2)),
+                last_error: (flow == FlowKind::Orders).then(|| LastError {
+                    at: before(40),
+                    message: "erp unavailable: connection refused".into(),
+                }),
+            }
+        })
+        .collect();
+    StatusSnapshot {
+        agent_version: "0.1.0".into(),
+        started_at: before(3_600),
+        taken_at: NOW,
+        flows,
+        dead_letters: 3,
+        dead_letter_bound: 10_000,
+        dead_letter_causes: causes(),
+    }
+}
+
+fn causes() -> Vec<CauseCount> {
+    vec![
+        CauseCount {
+            flow: FlowKind::Orders,
+            cause: "malformed_payload".into(),
+            count: 2,
+        },
+        CauseCount {
+            flow: FlowKind::Inventory,
+            cause: "unknown_sku".into(),
+            count: 1,
+        },
+    ]
+}
+
+/// `count` inventory rows over two locations, a few of them off.
+pub fn inventory(count: usize) -> Vec<InventoryRow> {
+    (0..count)
+        .map(|n| {
+            let (status, shopify, cause) = match n % 50 {
+                3 => (
+                    InventoryStatus::Drift,
+                    Some(14),
+                    Some("hand edit in Shopify"),
+                ),
+                7 => (InventoryStatus::Failing, None, Some("unknown_sku")),
+                11 => (InventoryStatus::Pending, Some(4), None),
+                _ => (InventoryStatus::InSync, Some(10), None),
+            };
+            let target = 10;
+            InventoryRow {
+                sku: format!("SKU-{:06}", n / 2),
+                location: if n % 2 == 0 { 71_001 } else { 71_002 },
+                warehouse: if n % 2 == 0 { "WH-EAST" } else { "WH-WEST" }.into(),
+                erp: 12,
+                target,
+                shopify,
+                delta: shopify.map(|s| s - target),
+                last_sync: (status == InventoryStatus::InSync).then(|| before(n as u64 % 600)),
+                status,
+                cause: cause.map(str::to_owned),
+            }
+        })
+        .collect()
+}
+
+/// Pending and in-flight jobs.
+pub fn jobs() -> Vec<JobSummary> {
+    (0..6)
+        .map(|n| JobSummary {
+            id: JobId(1_000 + n),
+            flow: if n % 2 == 0 {
+                FlowKind::Orders
+            } else {
+                FlowKind::Inventory
+            },
+            state: if n == 0 {
+                JobState::InFlight
+            } else {
+                JobState::Pending
+            },
+            attempts: (n % 3) as u32,
+            created_at: before(120 - n * 10),
+            due_at: Some(if n == 4 {
+                NOW.plus(std::time::Duration::from_secs(30))
+            } else {
+                before(1)
+            }),
+            last_error: (n % 3 == 2).then(|| "erp unavailable: timed out".into()),
+        })
+        .collect()
+}
+
+/// Three dead letters in two groups.
+pub fn dead_letters() -> Vec<DeadLetterSummary> {
+    let letter = |id, flow, cause: &str, message: &str, secs| DeadLetterSummary {
+        id: JobId(id),
+        flow,
+        class: ErrorClass::Permanent,
+        cause: cause.into(),
+        message: message.into(),
+        attempts: 1,
+        created_at: before(secs + 1),
+        first_failed_at: before(secs),
+        last_failed_at: before(secs),
+    };
+    vec![
+        letter(
+            42,
+            FlowKind::Orders,
+            "malformed_payload",
+            "orders/create: missing field `line_items` at line 1 column 80",
+            30,
+        ),
+        letter(
+            41,
+            FlowKind::Orders,
+            "malformed_payload",
+            "orders/create: expected a number at line_items[0].quantity",
+            90,
+        ),
+        letter(
+            17,
+            FlowKind::Inventory,
+            "unknown_sku",
+            "SKU GHOST-1 is not in Shopify",
+            600,
+        ),
+    ]
+}
+
+/// The detail of dead letter 42.
+pub fn detail() -> DeadLetterDetail {
+    let summary = dead_letters().remove(0);
+    DeadLetterDetail {
+        summary,
+        payload_kind: "shopify webhook orders/create".into(),
+        payload: "{\"topic\":\"orders/create\",\"event_id\":\"evt-bad-1\"}\n{\"id\":820982911946154508,\"email\":\"jon@example.com\"}".into(),
+        payload_bytes: 98,
+    }
+}
+
+/// The dead-letter page the agent would answer for these letters.
+pub fn dead_letter_page() -> plumb_common::protocol::DeadLetterPage {
+    plumb_common::protocol::DeadLetterPage {
+        page: plumb_common::protocol::Page {
+            items: dead_letters(),
+            next: None,
+        },
+        causes: causes(),
+    }
+}
