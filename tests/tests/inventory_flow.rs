@@ -378,3 +378,58 @@ async fn a_location_shopify_does_not_have_is_reported_not_skipped() {
     h.failing("MUG-1", 987_654_321, "not_stocked_at_location")
         .await;
 }
+
+/// A first run reads a catalogue larger than one chunk chunk by chunk: every SKU gets its
+/// target, the cursor is stored after the last chunk, and the next poll reads only what
+/// changed since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_run_larger_than_a_chunk_stores_every_sku_then_polls_changes() {
+    const SKUS: usize = 4_500;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let erp = ErpDouble::start().await;
+    erp.seed_catalog("CHUNK", SKUS, &["WH-EAST"], 3);
+    let location = 77;
+    let text =
+        format!("[[locations]]\nerp_warehouse = \"WH-EAST\"\nshopify_location = {location}\n");
+    let config = Config::from_toml_str(&text, &SystemSecrets).expect("config");
+    let clock = Clock::tokio(Timestamp(1_800_000_000_000));
+    let store = Store::open(
+        &dir.path().join("plumb.redb"),
+        StoreSettings::default(),
+        clock.now(),
+    )
+    .expect("store");
+    let context = FlowContext {
+        store: store.clone(),
+        clock,
+        config: Arc::new(config),
+        shopify: None,
+        erp: None,
+    };
+    let connector = erp.connector();
+    let marked = poll_once(&context, &connector).await.expect("first run");
+    assert_eq!(marked, SKUS, "every SKU waits to be pushed");
+    for n in [0, 1_999, 2_000, 4_499] {
+        let sku = format!("CHUNK-{n:05}");
+        let record = store.inventory(sku.clone(), location).await.expect("read");
+        assert_eq!(record.map(|r| (r.erp, r.target)), Some((3, 3)), "{sku}");
+    }
+    let cursor = store
+        .cursor(plumb_agent::flows::inventory::poller::CURSOR.to_owned())
+        .await
+        .expect("cursor");
+    assert!(cursor.is_some(), "the cursor is stored once all chunks are");
+
+    erp.set_catalog_stock("CHUNK", 1, &["WH-EAST"], 9);
+    let reads_before = erp.calls("model.product.product.read");
+    assert_eq!(poll_once(&context, &connector).await.expect("poll"), 1);
+    let record = store
+        .inventory("CHUNK-00000".into(), location)
+        .await
+        .expect("read");
+    assert_eq!(record.map(|r| r.erp), Some(9));
+    assert!(
+        erp.calls("model.product.product.read") - reads_before < 10,
+        "the next poll reads the change, not the catalogue"
+    );
+}

@@ -3,7 +3,9 @@
 //! and stores the targets, the new cursor and the push job in one write.
 //!
 //! The first run has no cursor: it takes the ERP's cursor first, then reads all stock, so
-//! a change made during the full read is reported again by the next poll (never lost).
+//! a change made during the full read is reported again by the next poll (never lost). It
+//! reads and stores the stock `FIRST_RUN_CHUNK` SKUs at a time, so a large catalogue does
+//! not have to fit in memory at once; the cursor is stored after the last chunk.
 //!
 //! Orders the ERP booked before a poll began stop being held back in the write that stores
 //! that poll's figures, which count their sales: never earlier (Shopify would be raised by
@@ -75,6 +77,11 @@ async fn compare_at_start(context: &FlowContext) -> bool {
     }
 }
 
+/// SKUs a first run reads at a time: their stock in every warehouse is read, turned into
+/// targets and stored before the next chunk is read, so the agent's memory does not grow
+/// with the catalogue.
+const FIRST_RUN_CHUNK: usize = 2_000;
+
 /// One poll: reads the changes, stores their targets with the new cursor. Returns how many
 /// pairs now wait to be pushed.
 pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, PollError> {
@@ -93,34 +100,61 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
         return Ok(0);
     }
     let warehouses: Vec<String> = locations.iter().map(|l| l.erp_warehouse.clone()).collect();
-    let stored = context.store.cursor(CURSOR.to_owned()).await?;
-    let (levels, cursor) = match &stored {
+    match context.store.cursor(CURSOR.to_owned()).await? {
         Some(bytes) => {
-            let cursor = Cursor(String::from_utf8_lossy(bytes).into_owned());
+            let cursor = Cursor(String::from_utf8_lossy(&bytes).into_owned());
             let changes = erp.stock_changes(&cursor, &warehouses).await?;
-            (changes.levels, changes.cursor)
+            let moved = (changes.cursor != cursor).then_some(changes.cursor);
+            store_targets(context, erp, &changes.levels, &warehouses, moved, booked).await
         }
         None => {
+            // The cursor first: a change made during the full read is reported again by
+            // the next poll, never lost. Chunks are stored as they are read; the cursor
+            // only once all are.
             let cursor = erp.stock_cursor().await?;
-            let levels = erp.stock(Selection::All, &warehouses).await?;
+            let products = erp.products(Selection::All).await?;
+            let skus: Vec<Sku> = products.into_iter().map(|p| p.sku).collect();
+            let (mut read, mut marked) = (0, 0);
+            for chunk in skus.chunks(FIRST_RUN_CHUNK) {
+                let levels = erp.stock(Selection::Skus(chunk), &warehouses).await?;
+                read += levels.len();
+                marked +=
+                    store_targets(context, erp, &levels, &warehouses, None, Vec::new()).await?;
+            }
             tracing::info!(
                 flow = "inventory",
-                levels = levels.len(),
+                levels = read,
+                skus = skus.len(),
                 "first run: all ERP stock read"
             );
-            (levels, cursor)
+            Ok(
+                marked
+                    + store_targets(context, erp, &[], &warehouses, Some(cursor), booked).await?,
+            )
         }
-    };
+    }
+}
+
+/// Stores the targets `levels` make (with the bundles their components make), the new
+/// `cursor` if it moved, and releases the `booked` orders' held lines, in one write that
+/// queues the push if a pair now waits. Returns how many pairs wait.
+async fn store_targets(
+    context: &FlowContext,
+    erp: &dyn Erp,
+    levels: &[StockLevel],
+    warehouses: &[String],
+    cursor: Option<Cursor>,
+    booked: Vec<u64>,
+) -> Result<usize, PollError> {
     let bundle_levels =
-        bundle_component_levels(&context.config.inventory, erp, &levels, &warehouses).await?;
+        bundle_component_levels(&context.config.inventory, erp, levels, warehouses).await?;
     let updates = targets(
         &context.config.inventory,
-        locations,
-        &levels,
+        &context.config.locations,
+        levels,
         &bundle_levels,
     );
-    let unchanged_cursor = stored.as_deref() == Some(cursor.0.as_bytes());
-    if updates.is_empty() && unchanged_cursor && booked.is_empty() {
+    if updates.is_empty() && cursor.is_none() && booked.is_empty() {
         return Ok(0);
     }
     let now = context.clock.now();
@@ -134,7 +168,9 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
                 }
             }
             marked += ctx.release_orders_awaiting_stock(&booked)?;
-            ctx.set_cursor(CURSOR, cursor.0.as_bytes())?;
+            if let Some(cursor) = &cursor {
+                ctx.set_cursor(CURSOR, cursor.0.as_bytes())?;
+            }
             if marked > 0 {
                 ctx.enqueue(push_job(), now)?;
             }

@@ -231,6 +231,8 @@ impl Records {
             "!=" => !equal(have),
             "in" => match have {
                 Value::Array(items) => items.iter().any(|i| list.contains(i)),
+                // Strings compare as they are (a fast path for SKU lists of thousands).
+                Value::String(_) => list.contains(have),
                 _ => list
                     .iter()
                     .any(|v| compare(Some(have), Some(v)) == Ordering::Equal && !have.is_null()),
