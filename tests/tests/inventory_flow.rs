@@ -381,10 +381,10 @@ async fn a_location_shopify_does_not_have_is_reported_not_skipped() {
 
 /// A first run reads a catalogue larger than one chunk chunk by chunk: every SKU gets its
 /// target, the cursor is stored after the last chunk, and the next poll reads only what
-/// changed since.
+/// changed since; a change to more moves than one page of the ERP's answer is read whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_run_larger_than_a_chunk_stores_every_sku_then_polls_changes() {
-    const SKUS: usize = 4_500;
+    const SKUS: usize = 5_500;
     let dir = tempfile::tempdir().expect("tempdir");
     let erp = ErpDouble::start().await;
     erp.seed_catalog("CHUNK", SKUS, &["WH-EAST"], 3);
@@ -409,7 +409,7 @@ async fn a_first_run_larger_than_a_chunk_stores_every_sku_then_polls_changes() {
     let connector = erp.connector();
     let marked = poll_once(&context, &connector).await.expect("first run");
     assert_eq!(marked, SKUS, "every SKU waits to be pushed");
-    for n in [0, 1_999, 2_000, 4_499] {
+    for n in [0, 1_999, 2_000, 5_499] {
         let sku = format!("CHUNK-{n:05}");
         let record = store.inventory(sku.clone(), location).await.expect("read");
         assert_eq!(record.map(|r| (r.erp, r.target)), Some((3, 3)), "{sku}");
@@ -432,4 +432,13 @@ async fn a_first_run_larger_than_a_chunk_stores_every_sku_then_polls_changes() {
         erp.calls("model.product.product.read") - reads_before < 10,
         "the next poll reads the change, not the catalogue"
     );
+
+    // A bulk change: 5,500 moves at once, more than one page of moves (5,000).
+    erp.set_catalog_stock("CHUNK", SKUS, &["WH-EAST"], 4);
+    assert_eq!(poll_once(&context, &connector).await.expect("poll"), SKUS);
+    let last = store
+        .inventory("CHUNK-05499".into(), location)
+        .await
+        .expect("read");
+    assert_eq!(last.map(|r| r.erp), Some(4));
 }

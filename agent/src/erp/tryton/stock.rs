@@ -64,6 +64,9 @@ async fn quantities(
         .collect()
 }
 
+/// Moves read per call when polling for changes.
+const MOVES_PAGE: usize = 5_000;
+
 /// Units of each product in assigned moves leaving the warehouse's storage.
 async fn reserved(
     tryton: &Tryton,
@@ -180,7 +183,6 @@ async fn moves(
         Some(since) => json!([["write_date", ">=", datetime(since)]]),
         None => json!([]),
     };
-    let page = Page::ordered(json!([["write_date", "ASC"], ["id", "ASC"]]));
     let fields = json!([
         "product.suffix_code",
         "from_location",
@@ -188,23 +190,44 @@ async fn moves(
         "write_date",
         "create_date"
     ]);
-    let rows = search_read(&tryton.session, "stock.move", domain, page, fields, None).await?;
-    rows.iter()
-        .map(|row| {
+    // Paged: a bulk import can write hundreds of thousands of moves at once, and one
+    // answer holding them all would cost the agent a gigabyte of JSON. A move rewritten
+    // while paging moves to the end and is read there; a row skipped meanwhile is inside
+    // the cursor's overlap and read by the next poll.
+    let mut out = Vec::new();
+    loop {
+        let page = Page {
+            offset: out.len(),
+            limit: Some(MOVES_PAGE),
+            order: json!([["write_date", "ASC"], ["id", "ASC"]]),
+        };
+        let rows = search_read(
+            &tryton.session,
+            "stock.move",
+            domain.clone(),
+            page,
+            fields.clone(),
+            None,
+        )
+        .await?;
+        let count = rows.len();
+        for row in &rows {
             let written = match field(row, "write_date") {
                 Value::Null => field(row, "create_date"),
                 value => value,
             };
-            let sku = to_sku(related(row, "product.suffix_code"));
-            Ok((
+            out.push((
                 to_id(field(row, "id"))?,
                 to_datetime(written)?,
-                sku,
+                to_sku(related(row, "product.suffix_code")),
                 to_id(field(row, "from_location"))?,
                 to_id(field(row, "to_location"))?,
-            ))
-        })
-        .collect()
+            ));
+        }
+        if count < MOVES_PAGE {
+            return Ok(out);
+        }
+    }
 }
 
 /// A cursor at the newest move: later polls report later changes only.
