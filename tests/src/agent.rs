@@ -10,7 +10,7 @@ use tokio::net::UnixStream;
 use plumb_common::frame::{read_frame, write_frame};
 use plumb_common::protocol::{
     ClientMessage, DeadLetterDetail, DeadLetterQuery, DeadLetterSummary, Hello, MAX_FRAME_BYTES,
-    PROTOCOL_VERSION, Request, RequestError, Response, ServerMessage,
+    PROTOCOL_VERSION, Request, RequestError, Response, ServerMessage, StatusSnapshot,
 };
 
 /// The webhook secret the generated configurations use.
@@ -214,6 +214,17 @@ secrets = [{{ env = "PLUMB_TEST_WEBHOOK_SECRET" }}]
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A status snapshot, asked now.
+    pub async fn status(&self) -> StatusSnapshot {
+        let mut control = Control::connect(&self.socket(), true)
+            .await
+            .expect("connect to the control socket");
+        match control.request(Request::Status).await {
+            Ok(Response::Status(status)) => status,
+            other => panic!("status: {other:?}\n{}", self.stderr()),
         }
     }
 

@@ -171,21 +171,38 @@ async fn partial_and_split_shipments_fulfil_each_part_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tracking_number_changed_after_the_fulfilment_is_reported_not_fulfilled_again() {
+async fn a_tracking_number_changed_after_the_fulfilment_updates_it_and_fulfils_nothing_again() {
     let setup = Setup::start("").await;
     let order = setup.book(vec![(setup.mug, 3)], setup.east, None).await;
     let shipment = setup.double.ship_part(order, &[(MUG, 1)], "1ZFIRST001");
     setup.settle(order, 1).await;
-    // Reported again with another number: the ledger knows the shipment, so nothing is
-    // fulfilled twice (Shopify would take it: two units are left), and a person is told.
+    // Corrected in the ERP: the fulfilment's tracking follows (the ERP owns tracking), and
+    // nothing is fulfilled twice (Shopify would take it: two units are left).
     setup.double.set_tracking(shipment, "1ZSECOND01");
-    let (_, detail) = setup.agent.dead_letter("tracking_changed").await;
-    let message = &detail.summary.message;
-    assert!(
-        message.contains("1ZFIRST001") && message.contains("1ZSECOND01"),
-        "{message}"
+    eventually(
+        &setup.agent,
+        "the fulfilment carries the new number",
+        || {
+            setup
+                .fulfilments(order)
+                .first()
+                .is_some_and(|f| f.numbers() == vec!["1ZSECOND01"])
+        },
+    )
+    .await;
+    let found = setup.settle(order, 1).await;
+    assert_eq!(
+        (found[0].numbers(), found[0].units),
+        (vec!["1ZSECOND01"], 1)
     );
-    assert_eq!(setup.fulfilments(order).len(), 1);
+    assert_eq!(setup.agent.status().await.dead_letters, 0);
+
+    // Removed in the ERP: Shopify keeps the fulfilment's last tracking, so a person is told.
+    setup.double.set_tracking(shipment, "");
+    let (_, detail) = setup.agent.dead_letter("tracking_removed").await;
+    let message = &detail.summary.message;
+    assert!(message.contains("1ZSECOND01"), "{message}");
+    assert_eq!(setup.fulfilments(order)[0].numbers(), vec!["1ZSECOND01"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -110,6 +110,16 @@ operation!(
     20,
     false
 );
+// Sets the tracking outright, but may notify the customer again: like the other
+// fulfilment mutations, not resent after an ambiguous failure (the job's retry sends it
+// again, to the same effect on the fulfilment).
+operation!(
+    FULFILLMENT_TRACKING_UPDATE,
+    "FulfillmentTrackingUpdate",
+    "fulfillment_tracking_update.graphql",
+    20,
+    false
+);
 operation!(
     WEBHOOK_SUBSCRIPTIONS,
     "WebhookSubscriptions",
@@ -178,6 +188,7 @@ pub const OPERATIONS: &[Operation] = &[
     ORDER_FULFILLMENTS,
     FULFILLMENT_CREATE,
     FULFILLMENT_ORDER_MOVE,
+    FULFILLMENT_TRACKING_UPDATE,
     WEBHOOK_SUBSCRIPTIONS,
     WEBHOOK_SUBSCRIPTION_CREATE,
     BULK_OPERATION_RUN_QUERY,

@@ -10,7 +10,8 @@ use serde_json::json;
 
 use super::client::ShopifyClient;
 use super::documents::{
-    FULFILLMENT_CREATE, FULFILLMENT_ORDER_MOVE, FULFILLMENT_ORDERS, ORDER_FULFILLMENTS,
+    FULFILLMENT_CREATE, FULFILLMENT_ORDER_MOVE, FULFILLMENT_ORDERS, FULFILLMENT_TRACKING_UPDATE,
+    ORDER_FULFILLMENTS,
 };
 use super::error::ShopifyError;
 use super::ids::{Kind, de_gid, de_opt_gid, gid};
@@ -204,6 +205,12 @@ struct CreatePayload {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct TrackingUpdateData {
+    fulfillment_tracking_info_update: Option<CreatePayload>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct MoveData {
     fulfillment_order_move: Option<MovePayload>,
 }
@@ -363,6 +370,36 @@ impl ShopifyClient {
         payload.fulfillment.ok_or_else(|| {
             ShopifyError::Shape(
                 "fulfillmentCreate returned neither a fulfilment nor errors".to_owned(),
+            )
+        })
+    }
+
+    /// Replaces the tracking of fulfilment `fulfillment`. User errors (unknown or
+    /// cancelled fulfilment) are permanent errors; an ambiguous failure is returned, not
+    /// resent.
+    pub async fn update_tracking(
+        &self,
+        fulfillment: u64,
+        tracking: &Tracking,
+        notify_customer: bool,
+    ) -> Result<(), ShopifyError> {
+        let data: TrackingUpdateData = self
+            .execute(
+                &FULFILLMENT_TRACKING_UPDATE,
+                json!({
+                    "fulfillmentId": gid(Kind::Fulfillment, fulfillment),
+                    "tracking": tracking,
+                    "notifyCustomer": notify_customer,
+                }),
+            )
+            .await?;
+        let payload = data.fulfillment_tracking_info_update.ok_or_else(|| {
+            ShopifyError::Shape("fulfillmentTrackingInfoUpdate returned null".to_owned())
+        })?;
+        reject_user_errors(payload.user_errors)?;
+        payload.fulfillment.map(|_| ()).ok_or_else(|| {
+            ShopifyError::Shape(
+                "fulfillmentTrackingInfoUpdate returned neither a fulfilment nor errors".to_owned(),
             )
         })
     }

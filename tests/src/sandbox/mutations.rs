@@ -163,6 +163,22 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
                 Err(errors) => payload(info, vec![("fulfillment", Out::Null)], errors),
             }
         }
+        "fulfillmentTrackingInfoUpdate" => {
+            let id = parse_gid("Fulfillment", text_or(args.get("fulfillmentId"), ""));
+            let input = args
+                .get("trackingInfoInput")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let notify = args.get("notifyCustomer").and_then(Value::as_bool);
+            match orders::update_tracking(&mut state, id, &input, notify) {
+                Ok(id) => payload(
+                    info,
+                    vec![("fulfillment", Ref::Fulfillment(id).into())],
+                    Vec::new(),
+                ),
+                Err(errors) => payload(info, vec![("fulfillment", Out::Null)], errors),
+            }
+        }
         "fulfillmentOrderMove" => {
             let id = parse_gid("FulfillmentOrder", text_or(args.get("id"), ""));
             let to = parse_gid("Location", text_or(args.get("newLocationId"), ""));

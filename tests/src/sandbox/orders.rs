@@ -546,34 +546,7 @@ pub fn fulfil(state: &mut State, input: &Value) -> Result<u64, Vec<UserError>> {
         let id = state.next_id();
         lines.push((id, line_item_id, quantity));
     }
-    let tracking_input = input.get("trackingInfo").cloned().unwrap_or(Value::Null);
-    let mut tracking = Vec::new();
-    let company = tracking_input
-        .get("company")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let mut numbers = strings(&tracking_input, "numbers");
-    if let Some(number) = tracking_input.get("number").and_then(Value::as_str) {
-        numbers.insert(0, number.to_owned());
-    }
-    let mut urls = strings(&tracking_input, "urls");
-    if let Some(url) = tracking_input.get("url").and_then(Value::as_str) {
-        urls.insert(0, url.to_owned());
-    }
-    for (index, number) in numbers.iter().enumerate() {
-        tracking.push(Tracking {
-            company: company.clone(),
-            number: Some(number.clone()),
-            url: urls.get(index).cloned(),
-        });
-    }
-    if tracking.is_empty() && (company.is_some() || !urls.is_empty()) {
-        tracking.push(Tracking {
-            company,
-            number: None,
-            url: urls.first().cloned(),
-        });
-    }
+    let tracking = tracking_info(input.get("trackingInfo").unwrap_or(&Value::Null));
     let id = state.next_id();
     let (name, status) = match state.orders.get_mut(&order_id) {
         Some(order) => {
@@ -611,6 +584,66 @@ pub fn fulfil(state: &mut State, input: &Value) -> Result<u64, Vec<UserError>> {
     }
     announce_order(state, order_id, "orders/updated");
     Ok(id)
+}
+
+/// `fulfillmentTrackingInfoUpdate`: replaces a fulfilment's tracking; fires
+/// `fulfillments/update` and `orders/updated`.
+pub fn update_tracking(
+    state: &mut State,
+    fulfillment_id: Option<u64>,
+    input: &Value,
+    notify_customer: Option<bool>,
+) -> Result<u64, Vec<UserError>> {
+    let tracking = tracking_info(input);
+    let Some(fulfillment) = fulfillment_id.and_then(|id| state.fulfillments.get_mut(&id)) else {
+        return Err(error(&["fulfillmentId"], "Fulfillment does not exist."));
+    };
+    fulfillment.tracking = tracking;
+    if let Some(notify) = notify_customer {
+        fulfillment.notify_customer = notify;
+    }
+    let (id, order_id) = (fulfillment.id, fulfillment.order_id);
+    if let Some(order) = state.orders.get_mut(&order_id) {
+        order.updated_at = now();
+    }
+    let payload = payloads::fulfillment(state, id);
+    state.announce("fulfillments/update", payload);
+    announce_order(state, order_id, "orders/updated");
+    Ok(id)
+}
+
+/// A `FulfillmentTrackingInput`: one entry per tracking number (`number` first, then
+/// `numbers`), each with the URL at its index; a company or URL without a number is one
+/// entry without a number.
+fn tracking_info(input: &Value) -> Vec<Tracking> {
+    let mut tracking = Vec::new();
+    let company = input
+        .get("company")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut numbers = strings(input, "numbers");
+    if let Some(number) = input.get("number").and_then(Value::as_str) {
+        numbers.insert(0, number.to_owned());
+    }
+    let mut urls = strings(input, "urls");
+    if let Some(url) = input.get("url").and_then(Value::as_str) {
+        urls.insert(0, url.to_owned());
+    }
+    for (index, number) in numbers.iter().enumerate() {
+        tracking.push(Tracking {
+            company: company.clone(),
+            number: Some(number.clone()),
+            url: urls.get(index).cloned(),
+        });
+    }
+    if tracking.is_empty() && (company.is_some() || !urls.is_empty()) {
+        tracking.push(Tracking {
+            company,
+            number: None,
+            url: urls.first().cloned(),
+        });
+    }
+    tracking
 }
 
 /// The strings of the array `key` of `input` (absent or not an array: none).

@@ -74,7 +74,7 @@ impl Fulfiller {
             .fulfilled_shipment(order, shipment.erp_id.clone())
             .await?
         {
-            return same_tracking(shipment, order, &done);
+            return self.follow_tracking(order, shipment, &done).await;
         }
         let units = matching::shipment_units(shipment)?;
         let location = self.location(shipment)?;
@@ -185,6 +185,49 @@ impl Fulfiller {
         self.record(order, shipment, created.id).await
     }
 
+    /// A shipment the ledger has: done, unless its tracking number changed since, in
+    /// which case the fulfilment's tracking is replaced with the ERP's (the ERP owns
+    /// tracking), then the ledger. A number removed in the ERP is left to a person:
+    /// Shopify keeps a fulfilment's last tracking.
+    async fn follow_tracking(
+        &self,
+        order: u64,
+        shipment: &Shipment,
+        done: &FulfilledShipmentRecord,
+    ) -> Result<(), Failure> {
+        if done.tracking_number == shipment.tracking_number {
+            tracing::debug!(flow = "fulfilment", order, shipment = %shipment.erp_id, fulfillment = done.fulfillment_id, "shipment already fulfilled");
+            return Ok(());
+        }
+        let (Some(new), Some(details)) = (&shipment.tracking_number, tracking(shipment)) else {
+            return Err(Failure::permanent(
+                "tracking_removed",
+                format!(
+                    "shipment {} of order {order} was fulfilled as Shopify fulfilment {} \
+                     with tracking number {:?}; the ERP now has none: remove or correct the \
+                     tracking on that fulfilment in Shopify",
+                    shipment.erp_id,
+                    done.fulfillment_id,
+                    done.tracking_number.as_deref().unwrap_or("")
+                ),
+            ));
+        };
+        let notify = self.context.config.fulfilment.notify_customer;
+        self.shopify()?
+            .update_tracking(done.fulfillment_id, &details, notify)
+            .await?;
+        tracing::info!(
+            flow = "fulfilment",
+            order,
+            shipment = %shipment.erp_id,
+            fulfillment = done.fulfillment_id,
+            was = done.tracking_number.as_deref().unwrap_or(""),
+            tracking = %new,
+            "fulfilment tracking updated from the ERP"
+        );
+        self.record(order, shipment, done.fulfillment_id).await
+    }
+
     async fn record(&self, order: u64, shipment: &Shipment, id: u64) -> Result<(), Failure> {
         let record = FulfilledShipmentRecord {
             fulfillment_id: id,
@@ -208,30 +251,6 @@ fn tracking(shipment: &Shipment) -> Option<Tracking> {
         url: shipment.tracking_url.clone(),
     };
     (tracking != Tracking::default()).then_some(tracking)
-}
-
-/// A shipment the ledger has: done, unless its tracking number changed since.
-fn same_tracking(
-    shipment: &Shipment,
-    order: u64,
-    done: &FulfilledShipmentRecord,
-) -> Result<(), Failure> {
-    if done.tracking_number == shipment.tracking_number {
-        tracing::debug!(flow = "fulfilment", order, shipment = %shipment.erp_id, fulfillment = done.fulfillment_id, "shipment already fulfilled");
-        return Ok(());
-    }
-    Err(Failure::permanent(
-        "tracking_changed",
-        format!(
-            "shipment {} of order {order} was fulfilled as Shopify fulfilment {} with \
-             tracking number {:?}; the ERP now says {:?}: update the tracking on that \
-             fulfilment in Shopify",
-            shipment.erp_id,
-            done.fulfillment_id,
-            done.tracking_number.as_deref().unwrap_or(""),
-            shipment.tracking_number.as_deref().unwrap_or("")
-        ),
-    ))
 }
 
 fn unknown_order(shipment: &Shipment, order: u64) -> Failure {

@@ -7,7 +7,8 @@
 //!     --> one write: a Fulfil job per shipment of a Shopify order
 //!         (dedup "fulfilment/shipment/<erp id>/<tracking number>"), the cursor
 //! Fulfil job (one order at a time)
-//!     --> ledger has the shipment? done (tracking changed since: dead letter tracking_changed)
+//!     --> ledger has the shipment? done (tracking number changed since: the fulfilment's
+//!         tracking updated in Shopify; removed: dead letter tracking_removed)
 //!     --> warehouse -> location ([[locations]]; unmapped: dead letter unmapped_warehouse)
 //!     --> Shopify's fulfilments: one with the shipment's location, units and tracking
 //!         (not recorded for another shipment)? record it, done
