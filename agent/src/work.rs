@@ -53,6 +53,19 @@ pub enum Work {
         /// The shipment as the ERP reported it.
         shipment: crate::erp::Shipment,
     },
+    /// Products the ERP changed (or Shopify reported): their ERP-owned fields compared
+    /// with Shopify's and written where they differ.
+    ProductSync {
+        /// The SKUs.
+        skus: Vec<String>,
+    },
+    /// One SKU the products flow could not sync (a conflicting edit in Shopify, a SKU on
+    /// two variants, a refusal): kept as a dead letter so it is visible; retrying it writes
+    /// the ERP's values (the ERP owns them).
+    ProductItem {
+        /// The SKU.
+        sku: String,
+    },
 }
 
 /// A webhook as Shopify delivered it: the headers that identify it and the raw body.
@@ -196,6 +209,8 @@ impl Work {
             Work::Reconcile { dry_run: false } => "reconcile".into(),
             Work::InventoryPush => "inventory push".into(),
             Work::OrderSync { order, .. } => format!("order sync {order}"),
+            Work::ProductSync { skus } => format!("product sync of {} SKUs", skus.len()),
+            Work::ProductItem { sku } => format!("product {sku}"),
             Work::InventoryItem { sku, location } => {
                 format!("inventory item {sku} at location {location}")
             }

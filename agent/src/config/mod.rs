@@ -15,6 +15,7 @@ mod local;
 mod locations;
 mod orders;
 mod ownership;
+mod products;
 mod reader;
 mod remote;
 mod secret;
@@ -33,6 +34,7 @@ pub use local::{AgentConfig, ControlConfig, QueueConfig};
 pub use locations::LocationMapping;
 pub use orders::OrdersConfig;
 pub use ownership::{Field, Owner, OwnershipMatrix};
+pub use products::{OnConflict, ProductsConfig};
 pub use remote::{ErpConfig, ErpKind, ShopifyConfig, WebhookConfig};
 pub use secret::{Secret, SecretSource, SystemSecrets};
 
@@ -65,6 +67,8 @@ pub struct Config {
     pub orders: OrdersConfig,
     /// `[fulfilment]`.
     pub fulfilment: FulfilmentConfig,
+    /// `[products]`.
+    pub products: ProductsConfig,
 }
 
 /// One thing wrong with the configuration.
@@ -202,6 +206,10 @@ impl Config {
             .table("fulfilment")
             .map(FulfilmentConfig::read)
             .unwrap_or_default();
+        let products = document
+            .table("products")
+            .map(ProductsConfig::read)
+            .unwrap_or_default();
         document.finish();
         Config {
             agent,
@@ -216,6 +224,7 @@ impl Config {
             inventory,
             orders,
             fulfilment,
+            products,
         }
     }
 }
@@ -324,6 +333,22 @@ components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
             "{errors}"
         );
         assert!(errors.to_string().contains(r#""move""#), "{errors}");
+    }
+
+    #[test]
+    fn products_keys_default_and_name_their_mistakes() {
+        let config = Config::from_toml_str("", &Provisioned).expect("empty is valid");
+        assert_eq!(config.products, ProductsConfig::default());
+        assert_eq!(config.products.on_conflict, OnConflict::Revert);
+        let text = "[products]\npoll_interval = \"1ms\"\non_conflict = \"ignore\"\n";
+        let errors = Config::from_toml_str(text, &Provisioned).expect_err("invalid");
+        let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec!["products.poll_interval", "products.on_conflict"],
+            "{errors}"
+        );
+        assert!(errors.to_string().contains(r#""report""#), "{errors}");
     }
 
     #[test]

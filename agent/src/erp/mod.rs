@@ -98,6 +98,17 @@ pub trait Erp: Send + Sync + std::fmt::Debug + 'static {
         &'a self,
         skus: Selection<'a>,
     ) -> BoxFuture<'a, Result<Vec<ProductRecord>, ErpError>>;
+
+    /// A cursor at the ERP's "now" for [`Erp::product_changes`]: polling from it reports
+    /// only later changes.
+    fn product_cursor(&self) -> BoxFuture<'_, Result<Cursor, ErpError>>;
+
+    /// The products whose master data (title, prices, cost, barcode) changed since
+    /// `cursor`; the empty cursor reports every product.
+    fn product_changes<'a>(
+        &'a self,
+        cursor: &'a Cursor,
+    ) -> BoxFuture<'a, Result<ProductChanges, ErpError>>;
 }
 
 /// The connector a configuration asks for. Connects lazily: the first call logs in, so an

@@ -377,10 +377,23 @@ pub struct ProductRecord {
     pub title: String,
     /// List price, in the company currency.
     pub price: Decimal,
+    /// The "was" price shown struck through, if the ERP keeps one (Tryton does not).
+    pub compare_at_price: Option<Decimal>,
+    /// Unit cost, in the company currency, if the ERP gives one.
+    pub cost: Option<Decimal>,
     /// Barcode (EAN/UPC/GTIN), if any.
     pub barcode: Option<String>,
     /// Whether it is active.
     pub active: bool,
+}
+
+/// The products whose master data changed since a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductChanges {
+    /// The SKUs of the products changed (each once), in the ERP's order.
+    pub skus: Vec<Sku>,
+    /// Where the next poll resumes; store it only once `skus` are safely queued.
+    pub cursor: Cursor,
 }
 
 /// The ERP answered and Plumb may log in.

@@ -12,6 +12,7 @@ pub mod inventory;
 mod locks;
 pub mod orders;
 pub mod polling;
+pub mod products;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ use crate::worker::Handler;
 pub use fulfilment::FulfilmentHandler;
 pub use inventory::InventoryHandler;
 pub use orders::OrdersHandler;
+pub use products::ProductsHandler;
 
 /// What every flow works with. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -59,6 +61,10 @@ pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
         (
             FlowKind::Fulfilment,
             Arc::new(FulfilmentHandler::new(context.clone())),
+        ),
+        (
+            FlowKind::Products,
+            Arc::new(ProductsHandler::new(context.clone())),
         ),
     ]
 }
@@ -100,6 +106,30 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
             );
         }
         _ => {}
+    }
+    if let (Some(erp), Some(_)) = (&context.erp, &context.shopify)
+        && context.config.flows.get(FlowKind::Products).enabled
+    {
+        let uncarried: Vec<&str> = crate::config::Field::ALL
+            .iter()
+            .filter(|f| !products::CARRIED.contains(f) && **f != crate::config::Field::Sku)
+            .filter(|f| **f != crate::config::Field::Inventory)
+            .filter(|f| context.config.ownership.owner(**f) == crate::config::Owner::Erp)
+            .map(|f| f.as_str())
+            .collect();
+        if !uncarried.is_empty() {
+            tracing::warn!(
+                flow = "products",
+                fields = %uncarried.join(", "),
+                "[ownership] gives these fields to the ERP, but the products flow carries only \
+                 title, price, compare_at_price, cost and barcode: they are written by neither side"
+            );
+        }
+        tasks.spawn(products::poller::run(
+            context.clone(),
+            erp.clone(),
+            shutdown.clone(),
+        ));
     }
     if let Some(shopify) = &context.shopify
         && context.config.flows.get(FlowKind::Orders).enabled

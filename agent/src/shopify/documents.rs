@@ -17,7 +17,8 @@ pub struct Operation {
     pub document: &'static str,
     /// Requested points assumed before the first response of this operation.
     pub first_estimate: u32,
-    /// Whether sending it twice is harmless (a query, or a mutation carrying `@idempotent`):
+    /// Whether sending it twice is harmless (a query, a mutation carrying `@idempotent`, or
+    /// one that sets fields to absolute values):
     /// only such operations are retried after an ambiguous failure (a timeout or a reset
     /// after the request may have reached Shopify).
     pub replay_safe: bool,
@@ -61,6 +62,28 @@ operation!(
     "VariantsBySku",
     "variants_by_sku.graphql",
     510,
+    true
+);
+operation!(
+    VARIANTS_FOR_SYNC,
+    "VariantsForSync",
+    "variants_for_sync.graphql",
+    410,
+    true
+);
+// Both set fields to absolute values: a second application changes nothing.
+operation!(
+    PRODUCT_VARIANTS_UPDATE,
+    "ProductVariantsUpdate",
+    "product_variants_update.graphql",
+    20,
+    true
+);
+operation!(
+    PRODUCT_TITLE_UPDATE,
+    "ProductTitleUpdate",
+    "product_title_update.graphql",
+    20,
     true
 );
 operation!(LOCATIONS, "Locations", "locations.graphql", 260, true);
@@ -179,6 +202,9 @@ pub const OPERATIONS: &[Operation] = &[
     INVENTORY_ADJUST_QUANTITIES,
     INVENTORY_LEVELS,
     VARIANTS_BY_SKU,
+    VARIANTS_FOR_SYNC,
+    PRODUCT_VARIANTS_UPDATE,
+    PRODUCT_TITLE_UPDATE,
     LOCATIONS,
     ORDERS_UPDATED_SINCE,
     ORDER,

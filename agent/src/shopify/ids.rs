@@ -14,6 +14,8 @@ pub enum Kind {
     InventoryItem,
     /// `Location`.
     Location,
+    /// `Product`.
+    Product,
     /// `ProductVariant`.
     ProductVariant,
     /// `Order`.
@@ -40,6 +42,7 @@ impl Kind {
         match self {
             Kind::InventoryItem => "InventoryItem",
             Kind::Location => "Location",
+            Kind::Product => "Product",
             Kind::ProductVariant => "ProductVariant",
             Kind::Order => "Order",
             Kind::LineItem => "LineItem",

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::store::{SkuMapping, Store};
 
 use super::client::ShopifyClient;
-use super::documents::VARIANTS_BY_SKU;
+use super::documents::{Operation, VARIANTS_BY_SKU};
 use super::error::ShopifyError;
 use super::ids::de_gid;
 use super::pagination::{Connection, PAGE_SIZE};
@@ -50,8 +50,20 @@ pub struct SkuResolution {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct VariantsData {
-    product_variants: Connection<VariantNode>,
+struct VariantsData<T> {
+    product_variants: Connection<T>,
+}
+
+/// A variant node of a search by SKU.
+pub(super) trait WithSku {
+    /// Its SKU, if it has one.
+    fn sku(&self) -> Option<&str>;
+}
+
+impl WithSku for VariantNode {
+    fn sku(&self) -> Option<&str> {
+        self.sku.as_deref()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,40 +94,55 @@ pub fn sku_query(skus: &[String]) -> String {
 }
 
 impl ShopifyClient {
-    /// Every variant whose SKU is exactly one of `skus`, searching 50 SKUs at a time.
-    pub async fn variants_by_sku(
+    /// The nodes of `operation`'s search for variants whose SKU is exactly one of `skus`,
+    /// 50 SKUs a search (Shopify's search matches loosely: other SKUs are left out).
+    /// `variables` go with every page (the document's page size, if it has a variable).
+    pub(super) async fn search_by_sku<T: WithSku + serde::de::DeserializeOwned>(
         &self,
+        operation: &Operation,
         skus: &[String],
-    ) -> Result<Vec<VariantMatch>, ShopifyError> {
+        variables: serde_json::Value,
+    ) -> Result<Vec<T>, ShopifyError> {
         let mut matches = Vec::new();
         for chunk in skus.chunks(SKUS_PER_SEARCH) {
-            let query = sku_query(chunk);
-            let mut after: Option<String> = None;
+            let mut page = variables.clone();
+            page["query"] = sku_query(chunk).into();
             loop {
-                let data: VariantsData = self
-                    .execute(
-                        &VARIANTS_BY_SKU,
-                        json!({"query": query, "first": PAGE_SIZE, "after": after}),
-                    )
-                    .await?;
-                for node in data.product_variants.nodes {
-                    let Some(sku) = node.sku.filter(|s| chunk.contains(s)) else {
-                        continue;
-                    };
-                    matches.push(VariantMatch {
-                        sku,
-                        variant_id: node.id,
-                        inventory_item_id: node.inventory_item.id,
-                        tracked: node.inventory_item.tracked,
-                    });
-                }
+                let data: VariantsData<T> = self.execute(operation, page.clone()).await?;
+                matches.extend(
+                    data.product_variants
+                        .nodes
+                        .into_iter()
+                        .filter(|node| node.sku().is_some_and(|s| chunk.iter().any(|c| c == s))),
+                );
                 match data.product_variants.page_info.next() {
-                    Some(cursor) => after = Some(cursor),
+                    Some(cursor) => page["after"] = cursor.into(),
                     None => break,
                 }
             }
         }
         Ok(matches)
+    }
+
+    /// Every variant whose SKU is exactly one of `skus`, searching 50 SKUs at a time.
+    pub async fn variants_by_sku(
+        &self,
+        skus: &[String],
+    ) -> Result<Vec<VariantMatch>, ShopifyError> {
+        let nodes: Vec<VariantNode> = self
+            .search_by_sku(&VARIANTS_BY_SKU, skus, json!({"first": PAGE_SIZE}))
+            .await?;
+        Ok(nodes
+            .into_iter()
+            .filter_map(|node| {
+                Some(VariantMatch {
+                    sku: node.sku?,
+                    variant_id: node.id,
+                    inventory_item_id: node.inventory_item.id,
+                    tracked: node.inventory_item.tracked,
+                })
+            })
+            .collect())
     }
 
     /// Shopify's ids for `skus`: from the store's cache, looking up only what it lacks (or

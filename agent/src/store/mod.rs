@@ -24,6 +24,7 @@
 //! - [`inventory`]: the inventory flow's picture per SKU x location, the pairs waiting to
 //!   be pushed, and the order lines Shopify sold that the ERP has not imported yet.
 //! - [`fulfilment`]: the ERP shipments Shopify has as fulfilments.
+//! - [`products`]: the product fields Shopify last agreed with the ERP on.
 //! - [`stats`]: the in-memory counters the console shows, kept by the writer.
 //! - [`writer`]: the writer thread and its batching.
 
@@ -31,6 +32,7 @@ mod fulfilment;
 mod inventory;
 mod mapping;
 mod orders;
+mod products;
 mod queue;
 mod read;
 pub mod records;
@@ -52,6 +54,7 @@ pub use fulfilment::FulfilledShipmentRecord;
 pub use inventory::{InventoryRecord, PendingPush, ShopifyReport, TargetUpdate};
 pub use mapping::SkuMapping;
 pub use orders::BookedOrderRecord;
+pub use products::SyncedProductRecord;
 pub use queue::{
     EnqueueOptions, EnqueueOutcome, Enqueued, FailOutcome, Failure, LeasedJob, NewJob, RetryPolicy,
 };

@@ -9,7 +9,7 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use super::StoreError;
 
 /// Bumped whenever a table's key or value layout changes; [`migrate`] knows every older one.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// `schema_version`, `next_job_id`, `completed_total`, `next_audit_id`.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -75,6 +75,11 @@ pub const ORDERS_AWAITING_STOCK: TableDefinition<'_, u64, u64> =
 /// the ERP shipments Shopify has as fulfilments. Since version 5.
 pub const FULFILMENTS: TableDefinition<'_, (u64, &str), &[u8]> =
     TableDefinition::new("fulfilments");
+/// SKU -> [`super::products::SyncedProductRecord`]: the ERP-owned product fields as Plumb
+/// last saw Shopify agree with the ERP, to tell an edit made in Shopify from a change
+/// made in the ERP. Since version 6.
+pub const PRODUCTS_SYNCED: TableDefinition<'_, &str, &[u8]> =
+    TableDefinition::new("products_synced");
 
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
@@ -97,7 +102,8 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
         }
         Some(version) if version == SCHEMA_VERSION => {}
         // Version 0 (a new file) and every older version (1 lacked the inventory tables, 2
-        // the orders ledger, 3 the orders awaiting a stock poll, 4 the fulfilments ledger): create what is missing.
+        // the orders ledger, 3 the orders awaiting a stock poll, 4 the fulfilments ledger, 5
+        // the products' synced fields): create what is missing.
         _ => {}
     }
     txn.open_table(JOBS)?;
@@ -123,6 +129,7 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ORDERS)?;
     txn.open_table(ORDERS_AWAITING_STOCK)?;
     txn.open_table(FULFILMENTS)?;
+    txn.open_table(PRODUCTS_SYNCED)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
     for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {

@@ -57,6 +57,38 @@ impl Admin {
         result
     }
 
+    /// Edits a product as a merchant would in the admin (`edit` gets the product and its
+    /// variants), then announces `products/update` as Shopify does.
+    pub fn edit_product(
+        &self,
+        product_id: u64,
+        edit: impl FnOnce(&mut super::state::Product, &mut [&mut Variant]),
+    ) {
+        self.change(|state| {
+            let time = now();
+            let Some(mut product) = state.products.remove(&product_id) else {
+                return;
+            };
+            let mut variants: Vec<Variant> = product
+                .variants
+                .iter()
+                .filter_map(|id| state.variants.remove(id))
+                .collect();
+            {
+                let mut refs: Vec<&mut Variant> = variants.iter_mut().collect();
+                edit(&mut product, &mut refs);
+            }
+            product.updated_at = time;
+            for mut variant in variants {
+                variant.updated_at = time;
+                state.variants.insert(variant.id, variant);
+            }
+            state.products.insert(product_id, product);
+            let payload = super::payloads::product(state, product_id, "products/update");
+            state.announce("products/update", payload);
+        });
+    }
+
     /// Adds an active location.
     pub fn add_location(&self, name: &str) -> u64 {
         self.change(|state| {
@@ -97,6 +129,8 @@ impl Admin {
                         },
                         sku: (*sku).to_owned(),
                         price: *price,
+                        compare_at_price: None,
+                        barcode: None,
                         inventory_item_id: item_id,
                         created_at: time,
                         updated_at: time,
@@ -108,6 +142,7 @@ impl Admin {
                         id: item_id,
                         sku: (*sku).to_owned(),
                         tracked: true,
+                        cost: None,
                         variant_id,
                         created_at: time,
                         updated_at: time,
@@ -127,6 +162,7 @@ impl Admin {
                     handle: title.to_lowercase().replace(' ', "-"),
                     vendor: "Plumb".to_owned(),
                     variants: created.iter().map(|v| v.variant_id).collect(),
+                    description_html: String::new(),
                     created_at: time,
                     updated_at: time,
                 },

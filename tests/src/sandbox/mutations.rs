@@ -115,6 +115,14 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
                 ),
             }
         }
+        "productUpdate" => match super::products::update_product(&mut state, &args) {
+            Ok(product) => payload(
+                info,
+                vec![("product", Ref::Product(product).into())],
+                Vec::new(),
+            ),
+            Err(errors) => payload(info, vec![("product", Out::Null)], errors),
+        },
         "inventoryActivate" => {
             let item = parse_gid("InventoryItem", text_or(args.get("inventoryItemId"), ""))
                 .filter(|id| state.items.contains_key(id));

@@ -560,7 +560,13 @@ pub fn product(state: &State, product_id: u64, topic: &str) -> Value {
                 ("option1", json!(variant.title)),
                 ("sku", json!(variant.sku)),
                 ("price", json!(amount(variant.price))),
-                ("compare_at_price", Value::Null),
+                (
+                    "compare_at_price",
+                    variant
+                        .compare_at_price
+                        .map_or(Value::Null, |p| json!(amount(p))),
+                ),
+                ("barcode", json!(variant.barcode)),
                 ("position", json!(index + 1)),
                 ("inventory_item_id", json!(variant.inventory_item_id)),
                 ("inventory_quantity", json!(available)),
@@ -578,6 +584,7 @@ pub fn product(state: &State, product_id: u64, topic: &str) -> Value {
         ("admin_graphql_api_id", json!(gid("Product", product.id))),
         ("title", json!(product.title)),
         ("handle", json!(product.handle)),
+        ("body_html", json!(product.description_html)),
         ("vendor", json!(product.vendor)),
         ("created_at", json!(stamp(product.created_at))),
         ("updated_at", json!(stamp(product.updated_at))),

@@ -1,6 +1,7 @@
-//! Product mutations the agent uses for what the ERP owns (price, SKU):
-//! `productVariantsBulkUpdate`, all or nothing unless partial updates are allowed;
-//! announces `products/update`.
+//! Product mutations the agent uses for what the ERP owns: `productVariantsBulkUpdate`
+//! (price, compare-at price, barcode, SKU, cost, tracking), all or nothing unless partial
+//! updates are allowed, and `productUpdate` (title, description); both announce
+//! `products/update`. A field absent from the input is left as it is.
 
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -15,6 +16,74 @@ fn error(field: Vec<String>, message: &str, code: &'static str) -> UserError {
         message: message.to_owned(),
         code: Some(code),
     }
+}
+
+/// One row of `productVariantsBulkUpdate`, parsed.
+struct Update {
+    variant_id: u64,
+    price: Option<Decimal>,
+    compare_at_price: Option<Decimal>,
+    barcode: Option<String>,
+    sku: Option<String>,
+    tracked: Option<bool>,
+    cost: Option<Decimal>,
+}
+
+/// A money or decimal input (a decimal string): absent is `None`; a negative or
+/// unparseable one is Shopify's user error.
+fn amount(value: Option<&Value>, label: &str) -> Result<Option<Decimal>, (String, &'static str)> {
+    let Some(text) = value.and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    match text.parse::<Decimal>() {
+        Ok(amount) if amount.is_sign_negative() => Err((
+            format!("{label} must be greater than or equal to 0"),
+            "NEGATIVE_PRICE_VALUE",
+        )),
+        Ok(amount) => Ok(Some(amount)),
+        Err(_) => Err((format!("{label} is invalid"), "INVALID_INPUT")),
+    }
+}
+
+/// `productUpdate(product: {id, title, descriptionHtml})`: the product's own fields;
+/// returns its id.
+pub fn update_product(
+    state: &mut State,
+    args: &serde_json::Map<String, Value>,
+) -> Result<u64, Vec<UserError>> {
+    let input = args.get("product").cloned().unwrap_or(Value::Null);
+    let product_id = parse_gid(
+        "Product",
+        input.get("id").and_then(Value::as_str).unwrap_or(""),
+    )
+    .filter(|id| state.products.contains_key(id))
+    .ok_or_else(|| {
+        vec![UserError {
+            field: vec!["id".to_owned()],
+            message: "Product does not exist".to_owned(),
+            code: None,
+        }]
+    })?;
+    let title = input.get("title").and_then(Value::as_str);
+    if title.is_some_and(|t| t.trim().is_empty()) {
+        return Err(vec![UserError {
+            field: vec!["title".to_owned()],
+            message: "Title can't be blank".to_owned(),
+            code: None,
+        }]);
+    }
+    if let Some(product) = state.products.get_mut(&product_id) {
+        if let Some(title) = title {
+            product.title = title.to_owned();
+        }
+        if let Some(html) = input.get("descriptionHtml").and_then(Value::as_str) {
+            product.description_html = html.to_owned();
+        }
+        product.updated_at = now();
+    }
+    let payload = payloads::product(state, product_id, "products/update");
+    state.announce("products/update", payload);
+    Ok(product_id)
 }
 
 /// Updates variants of `product_id`; returns the product and the variants updated.
@@ -76,56 +145,91 @@ pub fn bulk_update_variants(
             ));
             continue;
         }
-        let price = match row.get("price").and_then(Value::as_str) {
-            Some(text) => match text.parse::<Decimal>() {
-                Ok(price) if price.is_sign_negative() => {
-                    errors.push(error(
-                        field("price"),
-                        "Price must be greater than or equal to 0",
-                        "NEGATIVE_PRICE_VALUE",
-                    ));
-                    continue;
-                }
-                Ok(price) => Some(price),
-                Err(_) => {
-                    errors.push(error(field("price"), "Price is invalid", "INVALID_INPUT"));
-                    continue;
-                }
-            },
-            None => None,
-        };
         let item = row.get("inventoryItem").cloned().unwrap_or(Value::Null);
-        let sku = item.get("sku").and_then(Value::as_str).map(str::to_owned);
-        let tracked = item.get("tracked").and_then(Value::as_bool);
-        updates.push((variant_id, price, sku, tracked));
+        let amounts = [
+            ("price", row.get("price"), "Price"),
+            (
+                "compareAtPrice",
+                row.get("compareAtPrice"),
+                "Compare at price",
+            ),
+            ("cost", item.get("cost"), "Cost"),
+        ]
+        .map(|(name, value, label)| amount(value, label).map_err(|e| (name, e)));
+        let mut parsed = [None; 3];
+        let mut bad = false;
+        for (slot, result) in parsed.iter_mut().zip(amounts) {
+            match result {
+                Ok(value) => *slot = value,
+                Err((name, (message, code))) => {
+                    let path = if name == "cost" {
+                        vec![
+                            "variants".to_owned(),
+                            index.to_string(),
+                            "inventoryItem".to_owned(),
+                            "cost".to_owned(),
+                        ]
+                    } else {
+                        field(name)
+                    };
+                    errors.push(error(path, &message, code));
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            continue;
+        }
+        let [price, compare_at_price, cost] = parsed;
+        updates.push(Update {
+            variant_id,
+            price,
+            compare_at_price,
+            barcode: row
+                .get("barcode")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            sku: item.get("sku").and_then(Value::as_str).map(str::to_owned),
+            tracked: item.get("tracked").and_then(Value::as_bool),
+            cost,
+        });
     }
     if !errors.is_empty() && !partial {
         return Err(errors);
     }
     let time = now();
     let mut updated = Vec::new();
-    for (variant_id, price, sku, tracked) in updates {
-        let Some(variant) = state.variants.get_mut(&variant_id) else {
+    for update in updates {
+        let Some(variant) = state.variants.get_mut(&update.variant_id) else {
             continue;
         };
-        if let Some(price) = price {
+        if let Some(price) = update.price {
             variant.price = price;
         }
-        if let Some(sku) = &sku {
+        if let Some(price) = update.compare_at_price {
+            variant.compare_at_price = Some(price);
+        }
+        if let Some(barcode) = &update.barcode {
+            variant.barcode = Some(barcode.clone());
+        }
+        if let Some(sku) = &update.sku {
             variant.sku = sku.clone();
         }
         variant.updated_at = time;
         let item_id = variant.inventory_item_id;
         if let Some(item) = state.items.get_mut(&item_id) {
-            if let Some(sku) = sku {
+            if let Some(sku) = update.sku {
                 item.sku = sku;
             }
-            if let Some(tracked) = tracked {
+            if let Some(tracked) = update.tracked {
                 item.tracked = tracked;
+            }
+            if let Some(cost) = update.cost {
+                item.cost = Some(cost);
             }
             item.updated_at = time;
         }
-        updated.push(variant_id);
+        updated.push(update.variant_id);
     }
     if let Some(product) = state.products.get_mut(&product_id) {
         product.updated_at = time;

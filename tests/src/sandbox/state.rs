@@ -157,6 +157,8 @@ pub struct Product {
     pub vendor: String,
     /// Its variants, in position order.
     pub variants: Vec<u64>,
+    /// The description, as HTML (storefront content: Shopify's to own).
+    pub description_html: String,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -176,6 +178,10 @@ pub struct Variant {
     pub sku: String,
     /// Price in shop currency.
     pub price: Decimal,
+    /// The "was" price.
+    pub compare_at_price: Option<Decimal>,
+    /// Barcode (ISBN, UPC, GTIN...).
+    pub barcode: Option<String>,
     /// Its inventory item.
     pub inventory_item_id: u64,
     /// Created.
@@ -193,6 +199,8 @@ pub struct InventoryItem {
     pub sku: String,
     /// Whether Shopify tracks its quantities.
     pub tracked: bool,
+    /// Unit cost in shop currency.
+    pub cost: Option<Decimal>,
     /// Its variant.
     pub variant_id: u64,
     /// Created.

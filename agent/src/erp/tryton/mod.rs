@@ -42,8 +42,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{
-    BookedOrder, CancelOutcome, Cursor, Erp, ErpError, ErpHealth, ProductRecord, Refund, RefundRef,
-    SalesOrder, SalesOrderRef, Selection, ShipmentChanges, StockChanges, StockLevel, Warehouse,
+    BookedOrder, CancelOutcome, Cursor, Erp, ErpError, ErpHealth, ProductChanges, ProductRecord,
+    Refund, RefundRef, SalesOrder, SalesOrderRef, Selection, ShipmentChanges, StockChanges,
+    StockLevel, Warehouse,
 };
 use crate::config::ErpConfig;
 use crate::worker::BoxFuture;
@@ -214,5 +215,16 @@ impl Erp for Tryton {
         skus: Selection<'a>,
     ) -> BoxFuture<'a, Result<Vec<ProductRecord>, ErpError>> {
         Box::pin(products::read(self, skus))
+    }
+
+    fn product_cursor(&self) -> BoxFuture<'_, Result<Cursor, ErpError>> {
+        Box::pin(products::cursor_now(self))
+    }
+
+    fn product_changes<'a>(
+        &'a self,
+        cursor: &'a Cursor,
+    ) -> BoxFuture<'a, Result<ProductChanges, ErpError>> {
+        Box::pin(products::changes(self, cursor))
     }
 }

@@ -1,6 +1,14 @@
-//! Product master data: SKU (`suffix_code`), title, list price, barcode (the first EAN or
-//! UPC `product.identifier`), active. Inactive products are included (`active_test` off):
-//! a product retired in the ERP is catalog drift to report, not something to ignore.
+//! Product master data: SKU (`suffix_code`), title, list price, cost price, barcode (the
+//! first EAN or UPC `product.identifier`), active. Inactive products are included
+//! (`active_test` off): a product retired in the ERP is catalog drift to report, not
+//! something to ignore. Tryton keeps no compare-at price, and shows an unset cost price
+//! as 0 (read as no cost).
+//!
+//! Changes: a product's data lives on three models, each with its own `write_date`
+//! watermark in one cursor: `product.product` (SKU, cost price, which Tryton writes through
+//! the product), `product.template` (title, list price) and `product.identifier` (barcode).
+//! A barcode deleted (not rewritten) in Tryton leaves no row to see: the next change to
+//! the product, or a reconciliation, carries it.
 
 use std::collections::HashMap;
 
@@ -10,11 +18,23 @@ use plumb_common::Sku;
 
 use super::Tryton;
 use super::catalog::{Page, context, search_read};
-use super::values::{field, related, to_decimal_or_zero, to_id, to_sku, to_text};
+use super::cursor::Watermark;
+use super::values::{
+    datetime, field, related, to_datetime, to_decimal, to_decimal_or_zero, to_id, to_sku, to_text,
+};
 use super::{READ_BATCH, id_chunks};
-use crate::erp::{ErpError, ProductRecord, Selection};
+use crate::erp::{Cursor, ErpError, ProductChanges, ProductRecord, Selection};
 
-const FIELDS: [&str; 4] = ["suffix_code", "name", "template.list_price", "active"];
+const FIELDS: [&str; 5] = [
+    "suffix_code",
+    "name",
+    "template.list_price",
+    "cost_price",
+    "active",
+];
+
+/// Rows read per call when polling for changes (a first run reads the whole catalogue).
+const CHANGES_PAGE: usize = 5_000;
 
 /// `fields` of the `product.product` rows with a SKU, in id order: all of them (read a page
 /// of [`READ_BATCH`] at a time) or those of the selected SKUs; `filter` adds domain clauses.
@@ -92,16 +112,195 @@ pub async fn read(tryton: &Tryton, skus: Selection<'_>) -> Result<Vec<ProductRec
         };
         let id = to_id(field(row, "id"))?;
         let price = to_decimal_or_zero(related(row, "template.list_price"))?;
+        // Tryton shows an unset cost price as 0: no value, not a cost to copy.
+        let cost = match field(row, "cost_price") {
+            Value::Null => None,
+            value => Some(to_decimal(value)?).filter(|c| !c.is_zero()),
+        };
         out.push(ProductRecord {
             sku,
             erp_id: id.to_string(),
             title: to_text(field(row, "name")).unwrap_or_default(),
             price,
+            compare_at_price: None,
+            cost,
             barcode: barcodes.get(&id).cloned(),
             active: field(row, "active").as_bool().unwrap_or(true),
         });
     }
     Ok(out)
+}
+
+/// The cursor of [`changes`]: one watermark per model.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct ProductCursor {
+    product: String,
+    template: String,
+    identifier: String,
+}
+
+/// The products changed since `cursor` (every product from the empty cursor).
+pub async fn changes(tryton: &Tryton, cursor: &Cursor) -> Result<ProductChanges, ErpError> {
+    let marks: ProductCursor = if cursor.0.is_empty() {
+        ProductCursor::default()
+    } else {
+        serde_json::from_str(&cursor.0)
+            .map_err(|e| ErpError::Invalid(format!("not a Tryton product cursor: {e}")))?
+    };
+    let (products, product) = written(tryton, "product.product", &marks.product, &[]).await?;
+    let mut ids: Vec<i64> = products.iter().map(|(id, _)| *id).collect();
+    let (identifiers, identifier) = written(
+        tryton,
+        "product.identifier",
+        &marks.identifier,
+        &["product"],
+    )
+    .await?;
+    for (_, row) in &identifiers {
+        ids.push(to_id(field(row, "product"))?);
+    }
+    let (templates, template) = written(tryton, "product.template", &marks.template, &[]).await?;
+    let templates: Vec<i64> = templates.iter().map(|(id, _)| *id).collect();
+
+    let extra = context(json!({"active_test": false}));
+    let mut rows = Vec::new();
+    for (by, ids) in [("id", &ids), ("template", &templates)] {
+        for chunk in id_chunks(ids, READ_BATCH) {
+            let filter = [json!([by, "in", chunk])];
+            rows.extend(
+                search(
+                    tryton,
+                    &filter,
+                    Selection::All,
+                    json!(["suffix_code"]),
+                    Some(&extra),
+                )
+                .await?,
+            );
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let skus = rows
+        .iter()
+        .filter_map(|row| to_sku(field(row, "suffix_code")))
+        .filter(|sku| seen.insert(sku.clone()))
+        .collect();
+    let next = ProductCursor {
+        product: product.0,
+        template: template.0,
+        identifier: identifier.0,
+    };
+    Ok(ProductChanges {
+        skus,
+        // Three strings always serialize.
+        cursor: Cursor(serde_json::to_string(&next).unwrap_or_default()),
+    })
+}
+
+/// A cursor at the newest write of each of the three models: later polls report later
+/// changes only.
+pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
+    let mut marks = Vec::new();
+    for model in ["product.product", "product.template", "product.identifier"] {
+        let page = Page {
+            offset: 0,
+            limit: Some(1),
+            order: json!([["write_date", "DESC NULLS LAST"], ["id", "DESC"]]),
+        };
+        let extra = context(json!({"active_test": false}));
+        let newest = search_read(
+            &tryton.session,
+            model,
+            json!([]),
+            page,
+            json!(["write_date", "create_date"]),
+            Some(&extra),
+        )
+        .await?;
+        let Some(row) = newest.first() else {
+            marks.push(String::new());
+            continue;
+        };
+        let start = Watermark {
+            at: Some(to_datetime(stamp(row))?),
+            seen: std::collections::BTreeSet::new(),
+        };
+        // Reading the overlap window before the newest write fills the "seen" set, so
+        // the first poll does not report it.
+        let (_, next) = written(tryton, model, &start.encode().0, &[]).await?;
+        marks.push(next.0);
+    }
+    let [product, template, identifier] = <[String; 3]>::try_from(marks)
+        .map_err(|_| ErpError::Invalid("three product cursors expected".to_owned()))?;
+    let cursor = ProductCursor {
+        product,
+        template,
+        identifier,
+    };
+    // Three strings always serialize.
+    Ok(Cursor(serde_json::to_string(&cursor).unwrap_or_default()))
+}
+
+/// A row's `write_date`, or its `create_date` if it was never written.
+fn stamp(row: &Map<String, Value>) -> &Value {
+    match field(row, "write_date") {
+        Value::Null => field(row, "create_date"),
+        value => value,
+    }
+}
+
+/// The rows of `model` written since the watermark `mark` and not reported yet (id and
+/// `fields`), and the watermark after them. Paged, as a bulk import can write the whole
+/// catalogue at once; a row rewritten while paging moves to the end and is read there.
+async fn written(
+    tryton: &Tryton,
+    model: &str,
+    mark: &str,
+    fields: &[&str],
+) -> Result<(Vec<(i64, Map<String, Value>)>, Cursor), ErpError> {
+    let mark = Watermark::decode(&Cursor(mark.to_owned()))?;
+    let mut domain = vec![];
+    if let Some(since) = mark.since(tryton.overlap) {
+        domain.push(json!(["write_date", ">=", datetime(since)]));
+    }
+    let mut wanted = vec!["write_date", "create_date"];
+    wanted.extend_from_slice(fields);
+    let extra = context(json!({"active_test": false}));
+    let mut rows = Vec::new();
+    loop {
+        let page = Page {
+            offset: rows.len(),
+            limit: Some(CHANGES_PAGE),
+            order: json!([["write_date", "ASC"], ["id", "ASC"]]),
+        };
+        let batch = search_read(
+            &tryton.session,
+            model,
+            json!(domain),
+            page,
+            json!(wanted),
+            Some(&extra),
+        )
+        .await?;
+        let count = batch.len();
+        rows.extend(batch);
+        if count < CHANGES_PAGE {
+            break;
+        }
+    }
+    let keys = rows
+        .iter()
+        .map(|row| Ok((to_id(field(row, "id"))?, to_datetime(stamp(row))?)))
+        .collect::<Result<Vec<_>, ErpError>>()?;
+    let (fresh, next) = mark.advance(&keys, tryton.overlap);
+    let mut out = Vec::with_capacity(fresh.len());
+    let mut rows: Vec<Option<Map<String, Value>>> = rows.into_iter().map(Some).collect();
+    for index in fresh {
+        if let Some(row) = rows.get_mut(index).and_then(Option::take) {
+            out.push((keys[index].0, row));
+        }
+    }
+    Ok((out, next.encode()))
 }
 
 async fn barcodes(tryton: &Tryton, ids: &[i64]) -> Result<HashMap<i64, String>, ErpError> {

@@ -205,6 +205,52 @@ impl ErpDouble {
         });
     }
 
+    /// Sets a product's list price, as a user editing its template would (the template's
+    /// `write_date` moves).
+    pub fn set_price(&self, sku: &str, price: &str) {
+        let price: Decimal = price.parse().expect("price");
+        self.with(|s| {
+            let template = Self::template_id(s, sku);
+            s.records.write(
+                "product.template",
+                template,
+                &obj(json!({"list_price": decimal(price)})),
+            );
+        });
+    }
+
+    /// Sets a product's title (its template's name).
+    pub fn set_title(&self, sku: &str, title: &str) {
+        self.with(|s| {
+            let template = Self::template_id(s, sku);
+            s.records
+                .write("product.template", template, &obj(json!({"name": title})));
+        });
+    }
+
+    /// Sets a product's cost price (written through the product, as Tryton does).
+    pub fn set_cost(&self, sku: &str, cost: &str) {
+        let cost: Decimal = cost.parse().expect("cost");
+        self.with(|s| {
+            let product = Self::product_id(s, sku);
+            s.records.write(
+                "product.product",
+                product,
+                &obj(json!({"cost_price": decimal(cost)})),
+            );
+        });
+    }
+
+    fn template_id(state: &State, sku: &str) -> i64 {
+        let product = Self::product_id(state, sku);
+        state
+            .records
+            .get("product.product", product)
+            .and_then(|p| p.get("template"))
+            .and_then(Value::as_i64)
+            .unwrap_or_else(|| panic!("no template for {sku} in the double"))
+    }
+
     /// Adds `count` products `SKU-0001`.. priced 10 + n, with `east` and `west` on hand.
     pub fn seed_products(&self, count: usize, east: i64, west: i64) {
         for n in 1..=count {
@@ -263,6 +309,33 @@ impl ErpDouble {
                 for zone in &zones {
                     r.create("stock.move", &obj(json!({"product": product, "quantity": on_hand, "from_location": LOST_FOUND, "to_location": zone, "state": "done"})));
                 }
+            }
+        });
+    }
+
+    /// Sets the list price of the first `count` products of a [`ErpDouble::seed_catalog`]
+    /// catalogue to `price`, in one transaction (a price list import).
+    pub fn set_catalog_price(&self, prefix: &str, count: usize, price: &str) {
+        let price: Decimal = price.parse().expect("price");
+        self.with(|s| {
+            let wanted: std::collections::HashSet<String> =
+                (0..count).map(|n| format!("{prefix}-{n:05}")).collect();
+            let templates: Vec<i64> = s
+                .records
+                .all("product.product")
+                .filter(|p| {
+                    p.get("suffix_code")
+                        .and_then(Value::as_str)
+                        .is_some_and(|sku| wanted.contains(sku))
+                })
+                .filter_map(|p| p.get("template").and_then(Value::as_i64))
+                .collect();
+            for template in templates {
+                s.records.write(
+                    "product.template",
+                    template,
+                    &obj(json!({"list_price": decimal(price)})),
+                );
             }
         });
     }

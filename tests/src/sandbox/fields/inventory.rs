@@ -85,6 +85,7 @@ pub fn product(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fi
         "legacyResourceId" => id.to_string().into(),
         "title" => product.title.clone().into(),
         "handle" => product.handle.clone().into(),
+        "descriptionHtml" => product.description_html.clone().into(),
         "vendor" => product.vendor.clone().into(),
         "productType" => "".into(),
         "status" => "ACTIVE".into(),
@@ -134,7 +135,8 @@ pub fn variant(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fi
         )
         .into(),
         "price" => decimal(variant.price).into(),
-        "compareAtPrice" | "barcode" => Out::Null,
+        "compareAtPrice" => variant.compare_at_price.map(decimal).into(),
+        "barcode" => variant.barcode.clone().into(),
         "position" => product
             .and_then(|p| p.variants.iter().position(|v| *v == id))
             .map(|position| position as i64 + 1)
@@ -173,14 +175,10 @@ pub fn item(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Field
             - 1)
         .into(),
         "countryCodeOfOrigin" | "harmonizedSystemCode" | "provinceCodeOfOrigin" => Out::Null,
-        "unitCost" => {
-            let price = state
-                .variants
-                .get(&item.variant_id)
-                .map(|v| v.price)
-                .unwrap_or_default();
-            money(price / rust_decimal::Decimal::from(2), &state.currency)
-        }
+        "unitCost" => match item.cost {
+            Some(cost) => money(cost, &state.currency),
+            None => Out::Null,
+        },
         "createdAt" => iso(item.created_at).into(),
         "updatedAt" => iso(item.updated_at).into(),
         "variant" => Ref::Variant(item.variant_id).into(),
