@@ -11,8 +11,9 @@
 //!   (see [`deliver`]). Undelivered messages survive restarts and endpoint outages.
 //! - **Checks are cheap.** Rules read in-memory state: the store's counters (oldest
 //!   pending job, dead letters, pauses, the last order received), the Shopify client's
-//!   last verdict on the token, the reconciler's parity feed. Two look outside, on their
-//!   own timers: the ERP probe (one `health` call per check, bounded by a timeout) and the
+//!   last verdict on the token, the reconciler's parity feed. Two look outside, each in its
+//!   own task whose latest result the engine reads, so a slow side never delays a check:
+//!   the ERP probe (one `health` call per check interval, bounded by a timeout) and the
 //!   webhook-subscription list at Shopify (every `alerts.webhook_subscriptions.interval`).
 //! - **The endpoint URL is a secret**: resolved by reference, never logged.
 //!
@@ -73,7 +74,8 @@ pub struct Sources {
     pub parity: watch::Receiver<ParityReadings>,
 }
 
-/// Starts the engine and the delivery loop on `tasks`; both stop on `shutdown`.
+/// Starts the engine, the delivery loop and the outward checks on `tasks`; all stop on
+/// `shutdown`.
 pub fn spawn(
     config: AlertsConfig,
     sources: Sources,
@@ -84,13 +86,74 @@ pub fn spawn(
     let queued = Arc::new(Notify::new());
     let deliverer = Deliverer::new(&config, sources.store.clone(), jitter, queued.clone());
     tasks.spawn(deliverer.run(shutdown.clone()));
+    // The two checks that leave the process run on their own, so a slow Shopify or ERP
+    // never holds the other rules back: the engine reads their latest result.
+    let (subscriptions_sender, subscriptions) = watch::channel(SubscriptionCheck::Unknown);
+    if let (Some(rule), Some(shopify)) = (
+        config.webhook_subscriptions.clone(),
+        sources.shopify.clone(),
+    ) {
+        let period = rule.interval;
+        let check = move || {
+            let (shopify, rule) = (shopify.clone(), rule.clone());
+            async move { check_subscriptions(&shopify, &rule).await }
+        };
+        tasks.spawn(repeat(
+            period,
+            check,
+            subscriptions_sender,
+            shutdown.clone(),
+        ));
+    }
+    let (erp_sender, erp) = watch::channel(ErpProbe::NotProbed);
+    if let (Some(_), Some(connector)) = (config.erp_unreachable, sources.erp.clone()) {
+        let probe = move || {
+            let connector = connector.clone();
+            async move { Some(probe_erp(connector.as_ref()).await) }
+        };
+        tasks.spawn(repeat(
+            config.check_interval,
+            probe,
+            erp_sender,
+            shutdown.clone(),
+        ));
+    }
     let engine = Engine {
         rules: Rules::new(config),
         sources,
         queued,
-        subscriptions: SubscriptionCheck::Unknown,
+        subscriptions,
+        erp,
     };
     tasks.spawn(engine.run(shutdown.clone()));
+}
+
+/// Runs `check` every `period` until shutdown, publishing each result it gives (`None`:
+/// nothing new to say, the previous result stands).
+async fn repeat<T, F, Fut>(
+    period: Duration,
+    mut check: F,
+    sender: watch::Sender<T>,
+    mut shutdown: Shutdown,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let result = tokio::select! {
+            result = check() => result,
+            () = shutdown.wait() => return,
+        };
+        if let Some(result) = result {
+            sender.send_replace(result);
+        }
+    }
 }
 
 /// The periodic check.
@@ -101,7 +164,9 @@ struct Engine {
     /// Woken after a message is queued.
     queued: Arc<Notify>,
     /// The last webhook-subscription check that succeeded.
-    subscriptions: SubscriptionCheck,
+    subscriptions: watch::Receiver<SubscriptionCheck>,
+    /// The last ERP probe.
+    erp: watch::Receiver<ErpProbe>,
 }
 
 impl Engine {
@@ -115,33 +180,12 @@ impl Engine {
         );
         let mut ticker = tokio::time::interval(config.check_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut subscriptions_checked: Option<tokio::time::Instant> = None;
         let mut pruned = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
                 () = shutdown.wait() => return,
             }
-            if let (Some(rule), Some(shopify)) =
-                (&config.webhook_subscriptions, &self.sources.shopify)
-                && subscriptions_checked.is_none_or(|at| at.elapsed() >= rule.interval)
-            {
-                subscriptions_checked = Some(tokio::time::Instant::now());
-                let checked = tokio::select! {
-                    checked = check_subscriptions(shopify, rule) => checked,
-                    () = shutdown.wait() => return,
-                };
-                if let Some(checked) = checked {
-                    self.subscriptions = checked;
-                }
-            }
-            let erp = match (&config.erp_unreachable, &self.sources.erp) {
-                (Some(_), Some(erp)) => tokio::select! {
-                    probe = probe_erp(erp.as_ref()) => probe,
-                    () = shutdown.wait() => return,
-                },
-                _ => ErpProbe::NotProbed,
-            };
             let now = self.sources.clock.now();
             let status = self.sources.store.status(now);
             let parity = self.sources.parity.borrow().clone();
@@ -156,8 +200,8 @@ impl Engine {
                     .shopify
                     .as_ref()
                     .map(ShopifyClient::token_status),
-                erp,
-                subscriptions: self.subscriptions.clone(),
+                erp: self.erp.borrow().clone(),
+                subscriptions: self.subscriptions.borrow().clone(),
             };
             let findings = self.rules.evaluate(&inputs);
             self.apply(findings, now).await;
