@@ -342,22 +342,16 @@ async fn an_unreachable_erp_opens_once_and_resolves_once_when_it_answers_again()
 
 #[tokio::test]
 async fn a_failing_endpoint_gets_both_messages_retried_in_order_until_it_accepts() {
-    let receiver = Receiver::start().await.expect("receiver");
-    receiver.set_status(500);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let toml = alerts_toml(
-        dir.path(),
-        &receiver,
-        &[("flow_paused", "longer_than = \"200ms\"")],
-    );
-    let agent = Agent::start(dir.path(), &toml);
+    let PausedFlow {
+        receiver,
+        _dir,
+        agent,
+    } = PausedFlow::start(500).await;
     let mut control = control(&agent).await;
-
-    set_paused(&mut control, FlowKind::Inventory, true).await;
     // The open message is refused and sent again.
     wait_for(&receiver, &agent, "flow_paused", "open", 3).await;
     // Resolved while the endpoint still fails: the resolve message waits behind the open one.
-    set_paused(&mut control, FlowKind::Inventory, false).await;
+    set_paused(&mut control, FlowKind::Fulfilment, false).await;
     let shown = incidents_until(&mut control, &agent, |shown| {
         shown.iter().any(|i| i.resolved_at.is_some())
     })
@@ -404,20 +398,44 @@ async fn a_failing_endpoint_gets_both_messages_retried_in_order_until_it_accepts
     assert!(agent.stderr().contains("alert delivery failed; retrying"));
 }
 
+/// An agent with only the `flow_paused` rule on, whose fulfilment flow was paused until
+/// the incident opened (its open message sent at least once to a receiver answering
+/// `status`).
+struct PausedFlow {
+    receiver: Receiver,
+    _dir: tempfile::TempDir,
+    agent: Agent,
+}
+
+impl PausedFlow {
+    async fn start(status: u16) -> PausedFlow {
+        let receiver = Receiver::start().await.expect("receiver");
+        receiver.set_status(status);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let toml = alerts_toml(
+            dir.path(),
+            &receiver,
+            &[("flow_paused", "longer_than = \"200ms\"")],
+        );
+        let agent = Agent::start(dir.path(), &toml);
+        let mut control_socket = control(&agent).await;
+        set_paused(&mut control_socket, FlowKind::Fulfilment, true).await;
+        wait_for(&receiver, &agent, "flow_paused", "open", 1).await;
+        PausedFlow {
+            receiver,
+            _dir: dir,
+            agent,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_restart_neither_repeats_an_open_message_nor_loses_an_undelivered_one() {
-    let receiver = Receiver::start().await.expect("receiver");
-    receiver.set_status(503);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let toml = alerts_toml(
-        dir.path(),
-        &receiver,
-        &[("flow_paused", "longer_than = \"200ms\"")],
-    );
-    let mut agent = Agent::start(dir.path(), &toml);
-    let mut control_socket = control(&agent).await;
-    set_paused(&mut control_socket, FlowKind::Fulfilment, true).await;
-    wait_for(&receiver, &agent, "flow_paused", "open", 1).await;
+    let PausedFlow {
+        receiver,
+        _dir,
+        mut agent,
+    } = PausedFlow::start(503).await;
 
     // Killed before the endpoint accepted the open message: it is sent after the restart.
     agent.kill();
@@ -455,4 +473,28 @@ async fn a_restart_neither_repeats_an_open_message_nor_loses_an_undelivered_one(
     let resolved = messages(&receiver.received(), "flow_paused", "resolved");
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0]["plumb"]["incident"].as_u64(), Some(incident.id));
+}
+
+#[tokio::test]
+async fn an_open_incident_of_a_rule_turned_off_resolves_after_the_restart() {
+    let PausedFlow {
+        receiver,
+        _dir,
+        mut agent,
+    } = PausedFlow::start(200).await;
+
+    // The rule turned off while its incident is open (the flow stays paused): the
+    // incident is no longer checked, so it resolves, once.
+    assert!(agent.stop(), "clean stop");
+    let config = std::fs::read_to_string(agent.config_path()).expect("read the config");
+    let config = config.replace(
+        "[alerts.flow_paused]\nlonger_than = \"200ms\"",
+        "[alerts.flow_paused]\nenabled = false",
+    );
+    std::fs::write(agent.config_path(), config).expect("write the config");
+    agent.restart();
+    wait_for(&receiver, &agent, "flow_paused", "resolved", 1).await;
+    more_checks().await;
+    exactly_once(&receiver.received(), "flow_paused");
+    assert!(agent.stderr().contains("no longer checked"));
 }
