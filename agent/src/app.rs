@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinSet;
 
+use crate::alerts::{self, ParityFeed};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{self, ControlContext, PeerPolicy};
@@ -96,6 +97,24 @@ pub async fn run(
         tasks.spawn(runner.run(stop.clone()));
     }
     flows::spawn_sources(&context, &mut tasks, &stop);
+    // The reconciler publishes its parity readings here (see `alerts::parity`).
+    let parity = ParityFeed::new();
+    match config.alerts.clone() {
+        Some(alerts_config) => alerts::spawn(
+            alerts_config,
+            alerts::Sources {
+                store: store.clone(),
+                clock,
+                shopify: context.shopify.clone(),
+                erp: context.erp.clone(),
+                parity: parity.subscribe(),
+            },
+            random_jitter(),
+            &mut tasks,
+            &stop,
+        ),
+        None => tracing::info!("no [alerts] section: alerts are off"),
+    }
     tasks.spawn(maintain(
         store.clone(),
         clock,

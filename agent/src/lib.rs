@@ -1,5 +1,6 @@
 //! `plumbd`, the Plumb agent, as a library: `main.rs` parses the command line and calls
 //! [`run`]; the tests call the same function with their own listeners and shutdown.
+pub mod alerts;
 pub mod app;
 pub mod clock;
 pub mod config;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ErrorClass, FlowKind, JobId, JobState, Timestamp};
 
 /// The protocol version this build speaks. Both sides must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest frame either side accepts, in bytes. Dead-letter payloads shown in full
 /// are the largest messages; they are cut to [`MAX_PAYLOAD_PREVIEW`] first.
@@ -285,6 +285,93 @@ pub struct StatusSnapshot {
     pub dead_letter_bound: u64,
     /// Dead letters by flow and cause, largest groups first.
     pub dead_letter_causes: Vec<CauseCount>,
+    /// Alert incidents: every open one (oldest first), then the most recently resolved
+    /// ones (newest first, at most [`MAX_RESOLVED_INCIDENTS`], resolved within a day).
+    /// Since protocol version 3.
+    #[serde(default)]
+    pub incidents: Vec<Incident>,
+}
+
+/// How many resolved incidents a [`StatusSnapshot`] carries at most.
+pub const MAX_RESOLVED_INCIDENTS: usize = 20;
+
+/// The alert rules the agent evaluates (`[alerts.<rule>]` in its configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertRule {
+    /// A flow's oldest pending job is older than the threshold (subject: the flow).
+    QueueAge,
+    /// Dead letters grew by at least the threshold within the window.
+    DeadLetters,
+    /// A reconciliation dimension's parity is below the threshold (subject: the dimension).
+    Parity,
+    /// No order received for the threshold during trading hours.
+    NoOrders,
+    /// A flow has been paused longer than the threshold (subject: the flow).
+    FlowPaused,
+    /// Shopify refuses the access token.
+    ShopifyAuth,
+    /// The ERP cannot be reached.
+    ErpUnreachable,
+    /// A webhook topic Plumb needs has no subscription to its receiver at Shopify.
+    WebhookSubscriptions,
+}
+
+impl AlertRule {
+    /// Every rule, in a stable order.
+    pub const ALL: [AlertRule; 8] = [
+        AlertRule::QueueAge,
+        AlertRule::DeadLetters,
+        AlertRule::Parity,
+        AlertRule::NoOrders,
+        AlertRule::FlowPaused,
+        AlertRule::ShopifyAuth,
+        AlertRule::ErpUnreachable,
+        AlertRule::WebhookSubscriptions,
+    ];
+
+    /// The rule's name, as in the configuration (`queue_age`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AlertRule::QueueAge => "queue_age",
+            AlertRule::DeadLetters => "dead_letters",
+            AlertRule::Parity => "parity",
+            AlertRule::NoOrders => "no_orders",
+            AlertRule::FlowPaused => "flow_paused",
+            AlertRule::ShopifyAuth => "shopify_auth",
+            AlertRule::ErpUnreachable => "erp_unreachable",
+            AlertRule::WebhookSubscriptions => "webhook_subscriptions",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One alert incident: a rule's condition from the check that found it to the check that
+/// found it cleared. One message is delivered when it opens and one when it resolves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Unique per agent store, increasing.
+    pub id: u64,
+    /// The rule.
+    pub rule: AlertRule,
+    /// What the rule is about, when it has several (a flow, a parity dimension).
+    pub subject: Option<String>,
+    /// What was found when it opened, for people ("orders: oldest pending job 12m old,
+    /// threshold 10m").
+    pub summary: String,
+    /// When it opened.
+    pub opened_at: Timestamp,
+    /// When it resolved; `None` while open.
+    pub resolved_at: Option<Timestamp>,
+    /// Whether the endpoint has accepted the open message.
+    pub open_delivered: bool,
+    /// Whether the endpoint has accepted the resolve message (false while open).
+    pub resolve_delivered: bool,
 }
 
 impl StatusSnapshot {
@@ -493,7 +580,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&hello).ok().as_deref(),
-            Some(r#"{"type":"hello","protocol":2,"read_only":true,"client":"plumb"}"#)
+            Some(r#"{"type":"hello","protocol":3,"read_only":true,"client":"plumb"}"#)
         );
         let pause = ClientMessage::Request {
             id: 7,

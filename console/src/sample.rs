@@ -50,6 +50,7 @@ pub fn status() -> StatusSnapshot {
         dead_letters: 3,
         dead_letter_bound: 10_000,
         dead_letter_causes: causes(),
+        incidents: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@
 //! (with a "did you mean"), rather than deserialized with serde, which stops at the first
 //! error. Secrets are references resolved through a [`SecretSource`] at load time.
 
+mod alerts;
 mod flows;
 mod fulfilment;
 mod inventory;
@@ -24,6 +25,10 @@ mod values;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use alerts::{
+    AlertsConfig, DEFAULT_TOPICS, DeadLetterRule, NoOrdersRule, TradingHours,
+    WebhookSubscriptionsRule,
+};
 pub use flows::{FlowConfig, FlowsConfig};
 pub use fulfilment::{FulfilmentConfig, LocationMismatch};
 pub use inventory::{
@@ -69,6 +74,8 @@ pub struct Config {
     pub fulfilment: FulfilmentConfig,
     /// `[products]`.
     pub products: ProductsConfig,
+    /// `[alerts]`; `None`: no alerts are evaluated or sent.
+    pub alerts: Option<AlertsConfig>,
 }
 
 /// One thing wrong with the configuration.
@@ -210,6 +217,9 @@ impl Config {
             .table("products")
             .map(ProductsConfig::read)
             .unwrap_or_default();
+        let alerts = document
+            .table("alerts")
+            .and_then(|r| AlertsConfig::read(r, source));
         document.finish();
         Config {
             agent,
@@ -225,6 +235,7 @@ impl Config {
             orders,
             fulfilment,
             products,
+            alerts,
         }
     }
 }
@@ -253,12 +264,29 @@ mod tests {
 
     use super::*;
 
+    /// Answers every variable with the same value.
+    struct Fixed(&'static str);
+
+    impl SecretSource for Fixed {
+        fn env(&self, _name: &str) -> Option<String> {
+            Some(self.0.to_owned())
+        }
+
+        fn read_file(&self, _path: &Path) -> io::Result<String> {
+            Ok(self.0.to_owned())
+        }
+    }
+
     /// Answers every variable and file, like a fully provisioned host.
     struct Provisioned;
 
     impl SecretSource for Provisioned {
         fn env(&self, name: &str) -> Option<String> {
-            Some(format!("value-of-{name}"))
+            if name.ends_with("_URL") {
+                Some(format!("https://hooks.example.com/value-of-{name}"))
+            } else {
+                Some(format!("value-of-{name}"))
+            }
         }
 
         fn read_file(&self, path: &Path) -> io::Result<String> {
@@ -281,6 +309,58 @@ mod tests {
         assert!(config.webhooks.is_some() && config.shopify.is_some() && config.erp.is_some());
         assert!(!config.locations.is_empty());
         assert!(!config.inventory.buffers.is_empty() && !config.inventory.bundles.is_empty());
+        let alerts = config.alerts.expect("[alerts] documented");
+        assert!(alerts.no_orders.is_some() && alerts.webhook_subscriptions.is_some());
+    }
+
+    #[test]
+    fn alerts_need_an_endpoint_url_and_name_their_mistakes() {
+        let config = Config::from_toml_str(
+            "[alerts]\nendpoint = { env = \"HOOK\" }\n[alerts.parity]\nenabled = false\n",
+            &Fixed("https://hooks.example.com/T/B/x"),
+        )
+        .expect("valid");
+        let alerts = config.alerts.expect("alerts");
+        assert!(alerts.queue_age.is_some() && alerts.parity.is_none());
+        assert!(alerts.no_orders.is_none() && alerts.webhook_subscriptions.is_none());
+
+        let text = r#"
+[alerts]
+endpoint = { env = "HOOK" }
+check_interval = "1ms"
+[alerts.queue_age]
+older_than = "0s"
+[alerts.no_orders]
+trading_hours = "9-17"
+[alerts.webhook_subscriptions]
+topics = ["ORDERS_CREATE"]
+"#;
+        let errors = Config::from_toml_str(text, &Fixed("not a url")).expect_err("invalid");
+        let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "alerts.endpoint",
+            "alerts.check_interval",
+            "alerts.queue_age.older_than",
+            "alerts.no_orders.trading_hours",
+            "alerts.no_orders.utc_offset",
+            "alerts.webhook_subscriptions.uri",
+            "alerts.webhook_subscriptions.topics[0]",
+        ] {
+            assert!(keys.contains(&key), "{key}: {errors}");
+        }
+        // The endpoint is a secret: no message repeats it.
+        assert!(!errors.to_string().contains("not a url"), "{errors}");
+        let written = Config::from_toml_str(
+            "[alerts]\nendpoint = \"https://hooks.example.com/x\"\n",
+            &Fixed("unused"),
+        )
+        .expect_err("inline secret");
+        assert!(
+            written
+                .to_string()
+                .contains("must not be written in the config"),
+            "{written}"
+        );
     }
 
     #[test]

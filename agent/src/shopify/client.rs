@@ -14,7 +14,7 @@
 //!   fix the token.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -134,6 +134,35 @@ pub struct ClientStats {
     pub points_spent: u64,
 }
 
+/// What Shopify last said of the access token: the "Shopify auth failing" alert's signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// No answer that tells yet.
+    Unknown,
+    /// The last answer that tells accepted it (data, or THROTTLED).
+    Accepted,
+    /// The last answer that tells refused it (401/403, ACCESS_DENIED).
+    Refused,
+}
+
+impl TokenStatus {
+    fn code(self) -> u8 {
+        match self {
+            TokenStatus::Unknown => 0,
+            TokenStatus::Accepted => 1,
+            TokenStatus::Refused => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> TokenStatus {
+        match code {
+            1 => TokenStatus::Accepted,
+            2 => TokenStatus::Refused,
+            _ => TokenStatus::Unknown,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     calls: AtomicU64,
@@ -141,6 +170,8 @@ struct Counters {
     retries: AtomicU64,
     failures: AtomicU64,
     points_spent: AtomicU64,
+    /// A [`TokenStatus`] code.
+    token: AtomicU8,
 }
 
 /// The Admin API client. Cheap to clone; clones share the bucket and the counters.
@@ -217,6 +248,11 @@ impl ShopifyClient {
         }
     }
 
+    /// What Shopify last said of the access token (any call, any flow). Cheap: an atomic.
+    pub fn token_status(&self) -> TokenStatus {
+        TokenStatus::from_code(self.inner.counters.token.load(Ordering::Relaxed))
+    }
+
     /// Runs `operation` with `variables` and decodes its `data` into `T`.
     pub async fn execute<T: DeserializeOwned>(
         &self,
@@ -275,6 +311,17 @@ impl ShopifyClient {
                     .fetch_add(actual.max(0.0).round() as u64, Ordering::Relaxed);
             }
             reservation.settle(cost.and_then(|c| c.throttle_status).as_ref());
+            let token = match &answer {
+                Answer::Data { .. } | Answer::Throttled { .. } => Some(TokenStatus::Accepted),
+                Answer::Failed {
+                    error: ShopifyError::Unauthorized { .. },
+                    ..
+                } => Some(TokenStatus::Refused),
+                Answer::Failed { .. } => None,
+            };
+            if let Some(token) = token {
+                counters.token.store(token.code(), Ordering::Relaxed);
+            }
             let error = match answer {
                 Answer::Data { data, .. } => return Ok(data),
                 Answer::Throttled { cost } => {
@@ -425,7 +472,7 @@ fn transport_failure(error: &reqwest::Error) -> Answer {
 }
 
 /// The error and its sources: reqwest's own message hides the cause ("error sending request").
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {

@@ -53,7 +53,7 @@ pub mod webhooks;
 
 pub use bucket::CostBucket;
 pub use bulk::BulkOperation;
-pub use client::{ClientStats, ShopifyClient, ShopifyClientConfig};
+pub use client::{ClientStats, ShopifyClient, ShopifyClientConfig, TokenStatus};
 pub use error::ShopifyError;
 pub use fulfillment::{
     CreatedFulfillment, ExistingFulfillment, FULFILLMENTS_READ, FulfillmentOrder,

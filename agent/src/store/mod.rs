@@ -25,9 +25,11 @@
 //!   be pushed, and the order lines Shopify sold that the ERP has not imported yet.
 //! - [`fulfilment`]: the ERP shipments Shopify has as fulfilments.
 //! - [`products`]: the product fields Shopify last agreed with the ERP on.
+//! - [`alerts`]: alert incidents and the outbox of their messages.
 //! - [`stats`]: the in-memory counters the console shows, kept by the writer.
 //! - [`writer`]: the writer thread and its batching.
 
+mod alerts;
 mod fulfilment;
 mod inventory;
 mod mapping;
@@ -50,6 +52,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use plumb_common::protocol::{Event, StatusSnapshot};
 use plumb_common::{FlowKind, JobId, Timestamp};
 
+pub use alerts::{AlertMessage, AlertMessageKind, NewIncident};
 pub use fulfilment::FulfilledShipmentRecord;
 pub use inventory::{InventoryRecord, PendingPush, ShopifyReport, TargetUpdate};
 pub use mapping::SkuMapping;
@@ -306,6 +309,17 @@ impl Store {
             self.inner.started_at,
             self.inner.settings.dead_letter_bound,
         )
+    }
+
+    /// Notes that a new Shopify order came in at `at` (a webhook accepted, or an order
+    /// the backfill found and booked): the "no orders" alert's signal. In memory only.
+    pub fn note_order_received(&self, at: Timestamp) {
+        self.lock_stats().order_received(at);
+    }
+
+    /// When a new order last came in since this process started.
+    pub fn last_order_received(&self) -> Option<Timestamp> {
+        self.lock_stats().last_order_received()
     }
 
     /// Whether a flow is paused (from the counters: no store read).

@@ -81,10 +81,19 @@ pub const FULFILMENTS: TableDefinition<'_, (u64, &str), &[u8]> =
 pub const PRODUCTS_SYNCED: TableDefinition<'_, &str, &[u8]> =
     TableDefinition::new("products_synced");
 
+/// Incident id -> the protocol's `Incident`: alert incidents, open and recently
+/// resolved. Since version 6.
+pub const INCIDENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("incidents");
+/// Message id -> [`super::alerts::AlertMessage`]: alert messages not yet accepted by the
+/// endpoint, delivered in id order. Since version 6.
+pub const ALERT_OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("alert_outbox");
+
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
 pub const META_COMPLETED_TOTAL: &str = "completed_total";
 pub const META_NEXT_AUDIT_ID: &str = "next_audit_id";
+pub const META_NEXT_INCIDENT_ID: &str = "next_incident_id";
+pub const META_NEXT_ALERT_MESSAGE_ID: &str = "next_alert_message_id";
 
 /// Creates every table and records the schema version, in the caller's transaction, so a
 /// store is either fully initialised or untouched. Refuses a file written by a newer build.
@@ -103,7 +112,8 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
         Some(version) if version == SCHEMA_VERSION => {}
         // Version 0 (a new file) and every older version (1 lacked the inventory tables, 2
         // the orders ledger, 3 the orders awaiting a stock poll, 4 the fulfilments ledger, 5
-        // the products' synced fields): create what is missing.
+        // the products' synced fields, the alert incidents and their outbox): create what is
+        // missing.
         _ => {}
     }
     txn.open_table(JOBS)?;
@@ -130,9 +140,16 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ORDERS_AWAITING_STOCK)?;
     txn.open_table(FULFILMENTS)?;
     txn.open_table(PRODUCTS_SYNCED)?;
+    txn.open_table(INCIDENTS)?;
+    txn.open_table(ALERT_OUTBOX)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
-    for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {
+    for key in [
+        META_NEXT_JOB_ID,
+        META_NEXT_AUDIT_ID,
+        META_NEXT_INCIDENT_ID,
+        META_NEXT_ALERT_MESSAGE_ID,
+    ] {
         if meta.get(key)?.is_none() {
             meta.insert(key, 1)?;
         }

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use redb::{ReadTransaction, ReadableTable};
 
-use plumb_common::protocol::{CauseCount, FlowStatus, LastError, StatusSnapshot};
+use plumb_common::protocol::{
+    CauseCount, FlowStatus, Incident, LastError, MAX_RESOLVED_INCIDENTS, StatusSnapshot,
+};
 use plumb_common::{FlowKind, JobId, Timestamp};
 
 use super::StoreError;
@@ -62,11 +64,19 @@ struct FlowStats {
     paused_since: Option<Timestamp>,
 }
 
-/// Every flow's counters and the dead letters by cause.
+/// How long a resolved incident stays in the status snapshot.
+const RESOLVED_SHOWN_MS: u64 = 24 * 3_600_000;
+
+/// Every flow's counters, the dead letters by cause, the alert incidents, and when an
+/// order last came in.
 #[derive(Debug, Default)]
 pub struct Stats {
     flows: BTreeMap<FlowKind, FlowStats>,
     dead_causes: BTreeMap<(FlowKind, String), u64>,
+    /// Every incident in the store, by id.
+    incidents: BTreeMap<u64, Incident>,
+    /// When this process last received a new Shopify order (webhook or backfill).
+    last_order_received: Option<Timestamp>,
 }
 
 impl Stats {
@@ -102,6 +112,9 @@ impl Stats {
             if let Some(flow) = FlowKind::from_code(flow.value()) {
                 stats.flow(flow).paused_since = Some(Timestamp(since.value()));
             }
+        }
+        for incident in super::alerts::load_incidents(txn)? {
+            stats.incidents.insert(incident.id, incident);
         }
         Ok(stats)
     }
@@ -179,8 +192,53 @@ impl Stats {
                 });
             }
             Change::Paused { flow, since } => self.flow(*flow).paused_since = *since,
+            Change::Incident(incident) => {
+                self.incidents.insert(incident.id, incident.clone());
+            }
+            Change::IncidentsPruned(ids) => {
+                for id in ids {
+                    self.incidents.remove(id);
+                }
+            }
             Change::Publish(_) => {}
         }
+    }
+
+    /// Every incident, by id.
+    pub fn incidents(&self) -> Vec<Incident> {
+        self.incidents.values().cloned().collect()
+    }
+
+    /// Notes that a new order came in at `at`.
+    pub fn order_received(&mut self, at: Timestamp) {
+        self.last_order_received = self.last_order_received.max(Some(at));
+    }
+
+    /// When a new order last came in, since this process started.
+    pub fn last_order_received(&self) -> Option<Timestamp> {
+        self.last_order_received
+    }
+
+    /// The open incidents (oldest first), then those resolved within a day (newest first,
+    /// at most [`MAX_RESOLVED_INCIDENTS`]).
+    fn shown_incidents(&self, now: Timestamp) -> Vec<Incident> {
+        let mut shown: Vec<Incident> = self
+            .incidents
+            .values()
+            .filter(|i| i.resolved_at.is_none())
+            .cloned()
+            .collect();
+        let mut resolved: Vec<&Incident> = self
+            .incidents
+            .values()
+            .filter(|i| {
+                i.resolved_at
+                    .is_some_and(|at| at.0.saturating_add(RESOLVED_SHOWN_MS) > now.0)
+            })
+            .collect();
+        resolved.sort_by_key(|i| std::cmp::Reverse((i.resolved_at, i.id)));
+        shown.extend(resolved.into_iter().take(MAX_RESOLVED_INCIDENTS).cloned());
+        shown
     }
 
     /// Since when a flow is paused, if it is.
@@ -234,6 +292,7 @@ impl Stats {
             flows,
             dead_letter_bound: bound,
             dead_letter_causes: causes,
+            incidents: self.shown_incidents(now),
         }
     }
 }

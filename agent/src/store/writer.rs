@@ -14,10 +14,10 @@ use plumb_common::protocol::Event;
 use plumb_common::{FlowKind, JobId, Timestamp};
 
 use super::schema::{
-    AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, FULFILMENTS,
-    INVENTORY, INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS, ORDERS_AWAITING_STOCK,
-    PAUSED, PAYLOADS, PENDING, PRODUCTS_SYNCED, SHOPIFY_LEVELS, SKU_MAPPINGS, UNIMPORTED_LINES,
-    UNIMPORTED_TOTALS,
+    ALERT_OUTBOX, AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME,
+    FULFILMENTS, INCIDENTS, INVENTORY, INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS,
+    ORDERS_AWAITING_STOCK, PAUSED, PAYLOADS, PENDING, PRODUCTS_SYNCED, SHOPIFY_LEVELS,
+    SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
 };
 use super::stats::Stats;
 use super::{StoreError, StoreSettings};
@@ -108,6 +108,10 @@ pub enum Change {
         flow: FlowKind,
         since: Option<Timestamp>,
     },
+    /// An alert incident opened, resolved or had a message delivered (its record as now).
+    Incident(plumb_common::protocol::Incident),
+    /// Resolved incidents pruned from the store.
+    IncidentsPruned(Vec<u64>),
     /// An event for subscribers.
     Publish(Event),
 }
@@ -148,6 +152,8 @@ pub struct Tables<'txn> {
     pub orders_awaiting_stock: Table<'txn, u64, u64>,
     pub fulfilments: Table<'txn, (u64, &'static str), &'static [u8]>,
     pub products_synced: Table<'txn, &'static str, &'static [u8]>,
+    pub incidents: Table<'txn, u64, &'static [u8]>,
+    pub alert_outbox: Table<'txn, u64, &'static [u8]>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -200,6 +206,8 @@ impl<'txn> WriteCtx<'txn> {
                 orders_awaiting_stock: txn.open_table(ORDERS_AWAITING_STOCK)?,
                 fulfilments: txn.open_table(FULFILMENTS)?,
                 products_synced: txn.open_table(PRODUCTS_SYNCED)?,
+                incidents: txn.open_table(INCIDENTS)?,
+                alert_outbox: txn.open_table(ALERT_OUTBOX)?,
             },
             changes: Vec::new(),
             work_ready: false,

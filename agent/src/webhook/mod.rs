@@ -240,6 +240,9 @@ impl Receiver {
             Ok(enqueued) => {
                 if enqueued.outcome == EnqueueOutcome::Duplicate {
                     tracing::debug!(%shop, %topic, job = %enqueued.id, "duplicate webhook delivery acknowledged");
+                } else if topic == "orders/create" {
+                    // The "no orders" alert's signal.
+                    self.store.note_order_received(now);
                 }
                 reply(StatusCode::OK, "ok\n")
             }

@@ -166,6 +166,8 @@ impl Booker {
             "order booked in the ERP"
         );
         if reference.created {
+            // A new order, also when the backfill found it: the "no orders" alert's signal.
+            self.context.store.note_order_received(record.booked_at);
             self.check_totals(&sales, &record).await?;
         }
         Ok(record)
