@@ -2,8 +2,8 @@
 //! measures. Fixed times, so renders are byte-for-byte repeatable.
 
 use plumb_common::protocol::{
-    CauseCount, DeadLetterDetail, DeadLetterSummary, FlowStatus, InventoryRow, InventoryStatus,
-    JobSummary, LastError, StatusSnapshot,
+    AlertRule, CauseCount, DeadLetterDetail, DeadLetterSummary, FlowStatus, Incident, InventoryRow,
+    InventoryStatus, JobSummary, LastError, StatusSnapshot,
 };
 use plumb_common::{ErrorClass, FlowKind, JobId, JobState, Timestamp};
 
@@ -50,8 +50,34 @@ pub fn status() -> StatusSnapshot {
         dead_letters: 3,
         dead_letter_bound: 10_000,
         dead_letter_causes: causes(),
-        incidents: Vec::new(),
+        incidents: incidents(),
     }
+}
+
+/// One alert open (the orders queue is old), one resolved (the ERP answered again).
+fn incidents() -> Vec<Incident> {
+    vec![
+        Incident {
+            id: 2,
+            rule: AlertRule::QueueAge,
+            subject: Some("orders".into()),
+            summary: "oldest pending job 17m old, threshold 15m".into(),
+            opened_at: before(120),
+            resolved_at: None,
+            open_delivered: true,
+            resolve_delivered: false,
+        },
+        Incident {
+            id: 1,
+            rule: AlertRule::ErpUnreachable,
+            subject: None,
+            summary: "the ERP has not answered for 2m 10s".into(),
+            opened_at: before(900),
+            resolved_at: Some(before(600)),
+            open_delivered: true,
+            resolve_delivered: true,
+        },
+    ]
 }
 
 fn causes() -> Vec<CauseCount> {

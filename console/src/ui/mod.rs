@@ -135,6 +135,20 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame<'_>) {
 
 fn status_line(app: &App, theme: Theme) -> Line<'static> {
     let mut spans = vec![Span::styled(" plumb ", theme.heading())];
+    // Open alerts first: the socket path at the end is what a narrow terminal cuts.
+    let open = app.status.as_ref().map_or(0, |status| {
+        status
+            .incidents
+            .iter()
+            .filter(|i| i.resolved_at.is_none())
+            .count()
+    });
+    if open > 0 {
+        spans.push(Span::styled(
+            format!("{open} alert{} open · ", if open == 1 { "" } else { "s" }),
+            theme.error(),
+        ));
+    }
     match &app.connection {
         ConnectionState::Connecting { attempt } => spans.push(Span::styled(
             format!("connecting to {} (attempt {attempt})", app.socket),

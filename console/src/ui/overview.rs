@@ -5,9 +5,59 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use plumb_common::protocol::{Incident, StatusSnapshot};
+
 use super::format::{ago, count, cut};
 use super::{Theme, columns, empty, list, marker};
 use crate::app::{App, View, clock};
+
+/// The agent's alert incidents: the open ones (oldest first), then those resolved lately.
+fn alerts(app: &App, status: &StatusSnapshot, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(" Alerts", theme.heading())];
+    let name = |incident: &Incident| match &incident.subject {
+        Some(subject) => format!("{} {subject}", incident.rule.as_str()),
+        None => incident.rule.as_str().to_owned(),
+    };
+    let (open, resolved): (Vec<&Incident>, Vec<&Incident>) = status
+        .incidents
+        .iter()
+        .partition(|i| i.resolved_at.is_none());
+    if open.is_empty() {
+        lines.push(Line::styled(" none open", theme.ok()));
+    }
+    for incident in open {
+        let delivery = if incident.open_delivered {
+            "sent"
+        } else {
+            "not delivered yet"
+        };
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(
+                format!(
+                    "{} for {}: {}",
+                    name(incident),
+                    ago(app.now, Some(incident.opened_at)),
+                    incident.summary
+                ),
+                theme.error(),
+            ),
+            Span::styled(format!(" ({delivery})"), theme.dim()),
+        ]));
+    }
+    for incident in resolved {
+        let at = incident.resolved_at.map_or_else(String::new, clock);
+        lines.push(Line::styled(
+            format!(
+                " resolved at {at}: {}: {}",
+                name(incident),
+                incident.summary
+            ),
+            theme.dim(),
+        ));
+    }
+    lines
+}
 
 pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
     let Some(status) = &app.status else {
@@ -127,10 +177,8 @@ pub(super) fn render(app: &App, theme: Theme, frame: &mut Frame<'_>, area: Rect)
     for (text, style) in attention {
         lines.push(Line::from(vec![Span::raw(" "), Span::styled(text, style)]));
     }
-    lines.push(Line::styled(
-        " The agent reports no alerts of its own yet; these come from its status.",
-        theme.dim(),
-    ));
+    lines.push(Line::raw(""));
+    lines.extend(alerts(app, status, theme));
     lines.push(Line::raw(""));
     lines.push(Line::styled(
         format!(
