@@ -8,6 +8,7 @@ use plumb_common::protocol::{DeadLetterSelection, Request, Response};
 use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET, eventually};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::inventory::agent_toml;
+use plumb_tests::sandbox::faults::FaultConfig;
 use plumb_tests::sandbox::{Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
 
@@ -210,6 +211,72 @@ async fn a_price_edited_in_shopify_is_reported_when_configured_and_a_retry_write
         setup.price() == dec("14.00")
     })
     .await;
+}
+
+/// (handle, status, title, price, SKU) of every product carrying `sku`.
+fn products_with(sandbox: &Sandbox, sku: &str) -> Vec<(String, String, String, Decimal)> {
+    sandbox.admin().with_state(|state| {
+        state
+            .variants
+            .values()
+            .filter(|v| v.sku == sku)
+            .map(|v| {
+                let p = &state.products[&v.product_id];
+                (p.handle.clone(), p.status.clone(), p.title.clone(), v.price)
+            })
+            .collect()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_erp_product_is_created_only_when_allowed_and_once_whatever_the_lost_answers() {
+    // Not allowed (the default): a new ERP product is left out of Shopify.
+    let setup = Setup::start("").await;
+    setup
+        .double
+        .add_product("LAMP-1", "Desk lamp", "48.00", None);
+    setup.double.set_price(MUG, "14.00");
+    eventually(&setup.agent, "the Mug's price reaches Shopify", || {
+        setup.price() == dec("14.00")
+    })
+    .await;
+    assert!(products_with(&setup.sandbox, "LAMP-1").is_empty());
+    drop(setup);
+
+    // Allowed: created once as a draft, although every answer to it is lost at first.
+    let setup = Setup::start("create_missing = true\n").await;
+    setup.sandbox.admin().set_faults(FaultConfig {
+        response_lost: 1.0,
+        ..FaultConfig::default()
+    });
+    setup
+        .double
+        .add_product("LAMP-1", "Desk lamp", "48.00", Some("4006381333931"));
+    eventually(
+        &setup.agent,
+        "the product is created (its answer lost)",
+        || !products_with(&setup.sandbox, "LAMP-1").is_empty(),
+    )
+    .await;
+    // Let the job retry a few times into lost answers, then let the answers through.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    setup.sandbox.admin().set_faults(FaultConfig::default());
+    eventually(&setup.agent, "the creation job completes", || {
+        setup
+            .agent
+            .stderr()
+            .contains("ERP product created in Shopify as a draft")
+    })
+    .await;
+    assert_eq!(
+        products_with(&setup.sandbox, "LAMP-1"),
+        vec![(
+            "plumb-lamp-1".to_owned(),
+            "DRAFT".to_owned(),
+            "Desk lamp".to_owned(),
+            dec("48.00")
+        )]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

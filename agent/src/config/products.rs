@@ -7,7 +7,7 @@ use std::time::Duration;
 use toml::Value;
 
 use super::reader::{Parse, Reader};
-use super::values::{erp_poll_interval, string};
+use super::values::{boolean, erp_poll_interval, string};
 
 /// What an edit made in Shopify to a field the ERP owns leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,6 +26,9 @@ pub struct ProductsConfig {
     pub poll_interval: Duration,
     /// What a conflicting edit in Shopify leads to.
     pub on_conflict: OnConflict,
+    /// Whether an ERP product no Shopify variant carries is created in Shopify (as a
+    /// draft); otherwise it is skipped.
+    pub create_missing: bool,
 }
 
 impl Default for ProductsConfig {
@@ -33,6 +36,7 @@ impl Default for ProductsConfig {
         ProductsConfig {
             poll_interval: Duration::from_secs(60),
             on_conflict: OnConflict::default(),
+            create_missing: false,
         }
     }
 }
@@ -42,10 +46,12 @@ impl ProductsConfig {
         let default = ProductsConfig::default();
         let poll_interval = reader.or("poll_interval", default.poll_interval, erp_poll_interval);
         let on_conflict = reader.or("on_conflict", default.on_conflict, on_conflict);
+        let create_missing = reader.or("create_missing", default.create_missing, boolean);
         reader.finish();
         ProductsConfig {
             poll_interval,
             on_conflict,
+            create_missing,
         }
     }
 }

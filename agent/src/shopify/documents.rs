@@ -86,6 +86,14 @@ operation!(
     20,
     true
 );
+// Keyed on the product's handle: a second application updates the same product.
+operation!(
+    PRODUCT_CREATE,
+    "ProductCreate",
+    "product_create.graphql",
+    20,
+    true
+);
 operation!(LOCATIONS, "Locations", "locations.graphql", 260, true);
 operation!(
     ORDERS_UPDATED_SINCE,
@@ -205,6 +213,7 @@ pub const OPERATIONS: &[Operation] = &[
     VARIANTS_FOR_SYNC,
     PRODUCT_VARIANTS_UPDATE,
     PRODUCT_TITLE_UPDATE,
+    PRODUCT_CREATE,
     LOCATIONS,
     ORDERS_UPDATED_SINCE,
     ORDER,

@@ -67,6 +67,6 @@ pub use locations::Location;
 pub use mapping::{SkuCacheFill, SkuResolution, StoreOrShopify, VariantMatch};
 pub use money::{Money, MoneyBag};
 pub use orders::{LineItem, Order, OrderRef, OrdersPage};
-pub use products::{VariantFields, VariantUpdate};
+pub use products::{NewProduct, VariantFields, VariantUpdate};
 pub use refunds::Refund;
 pub use webhooks::{WebhookCheck, WebhookSubscription};

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::ShopifyClient;
-use super::documents::{PRODUCT_TITLE_UPDATE, PRODUCT_VARIANTS_UPDATE, VARIANTS_FOR_SYNC};
+use super::documents::{
+    PRODUCT_CREATE, PRODUCT_TITLE_UPDATE, PRODUCT_VARIANTS_UPDATE, VARIANTS_FOR_SYNC,
+};
 use super::error::ShopifyError;
 use super::ids::{Kind, de_gid, gid};
 use super::mapping::WithSku;
@@ -79,6 +81,89 @@ impl VariantUpdate {
         }
         input
     }
+}
+
+/// A product to create for an ERP product Shopify lacks: one variant, as a draft (what
+/// the storefront shows is Shopify's to decide).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    /// The SKU.
+    pub sku: String,
+    /// The title.
+    pub title: String,
+    /// Price.
+    pub price: Decimal,
+    /// Compare-at price.
+    pub compare_at_price: Option<Decimal>,
+    /// Barcode.
+    pub barcode: Option<String>,
+    /// Unit cost.
+    pub cost: Option<Decimal>,
+}
+
+impl NewProduct {
+    /// The handle the product is created under, derived from the SKU alone so that a
+    /// retry finds the product a lost answer hid: `plumb-` and the SKU's letters and
+    /// digits, lower case, other runs of characters as one `-`.
+    pub fn handle(&self) -> String {
+        let mut handle = String::from("plumb-");
+        let mut dash = false;
+        for c in self.sku.chars() {
+            if c.is_ascii_alphanumeric() {
+                handle.push(c.to_ascii_lowercase());
+                dash = false;
+            } else if !dash {
+                handle.push('-');
+                dash = true;
+            }
+        }
+        // A SKU's characters outside ASCII would all fold into dashes: keep it unique.
+        if !self.sku.is_ascii() {
+            let hex: String = self.sku.bytes().map(|b| format!("{b:02x}")).collect();
+            handle.push_str(&hex);
+        }
+        handle.trim_end_matches('-').to_owned()
+    }
+
+    /// The `ProductSetInput`.
+    pub fn input(&self) -> Value {
+        let mut variant = json!({
+            "optionValues": [{"optionName": "Title", "name": "Default Title"}],
+            "price": self.price.to_string(),
+            "sku": self.sku,
+            "inventoryItem": {"sku": self.sku, "tracked": true},
+        });
+        if let Some(price) = self.compare_at_price {
+            variant["compareAtPrice"] = price.to_string().into();
+        }
+        if let Some(barcode) = &self.barcode {
+            variant["barcode"] = barcode.clone().into();
+        }
+        if let Some(cost) = self.cost {
+            variant["inventoryItem"]["cost"] = cost.to_string().into();
+        }
+        json!({
+            "title": self.title,
+            "handle": self.handle(),
+            "status": "DRAFT",
+            "productOptions": [{"name": "Title", "values": [{"name": "Default Title"}]}],
+            "variants": [variant],
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateData {
+    product_set: Option<CreatePayload>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatePayload {
+    product: Option<super::money::Ref>,
+    #[serde(default)]
+    user_errors: Vec<UserError>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,6 +274,24 @@ impl ShopifyClient {
         Ok(())
     }
 
+    /// Creates `product` (or updates the product a lost answer hid, found by its handle);
+    /// returns its id.
+    pub async fn create_product(&self, product: &NewProduct) -> Result<u64, ShopifyError> {
+        let data: CreateData = self
+            .execute(
+                &PRODUCT_CREATE,
+                json!({"identifier": {"handle": product.handle()}, "input": product.input()}),
+            )
+            .await?;
+        let payload = data
+            .product_set
+            .ok_or_else(|| ShopifyError::Shape("productSet returned null".to_owned()))?;
+        reject_user_errors(payload.user_errors)?;
+        payload.product.map(|p| p.id).ok_or_else(|| {
+            ShopifyError::Shape("productSet returned neither a product nor errors".to_owned())
+        })
+    }
+
     /// Sets the title of `product`.
     pub async fn update_product_title(
         &self,
@@ -211,6 +314,24 @@ impl ShopifyClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_product_is_a_draft_keyed_on_a_handle_made_of_its_sku() {
+        let product = NewProduct {
+            sku: "Mug/350 ml".into(),
+            title: "Mug".into(),
+            price: Decimal::new(1250, 2),
+            compare_at_price: None,
+            barcode: Some("4006381333931".into()),
+            cost: None,
+        };
+        assert_eq!(product.handle(), "plumb-mug-350-ml");
+        let input = product.input();
+        assert_eq!(input["status"], "DRAFT");
+        assert_eq!(input["variants"][0]["sku"], "Mug/350 ml");
+        assert_eq!(input["variants"][0]["barcode"], "4006381333931");
+        assert!(input["variants"][0].get("compareAtPrice").is_none());
+    }
 
     #[test]
     fn an_update_names_only_the_fields_it_sets() {

@@ -163,6 +163,7 @@ impl Admin {
                     vendor: "Plumb".to_owned(),
                     variants: created.iter().map(|v| v.variant_id).collect(),
                     description_html: String::new(),
+                    status: "ACTIVE".to_owned(),
                     created_at: time,
                     updated_at: time,
                 },

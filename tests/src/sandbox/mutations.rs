@@ -115,6 +115,21 @@ fn apply(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError> {
                 ),
             }
         }
+        "productSet" => match super::products::product_set(&mut state, &args) {
+            Ok(product) => payload(
+                info,
+                vec![
+                    ("product", Ref::Product(product).into()),
+                    ("productSetOperation", Out::Null),
+                ],
+                Vec::new(),
+            ),
+            Err(errors) => payload(
+                info,
+                vec![("product", Out::Null), ("productSetOperation", Out::Null)],
+                errors,
+            ),
+        },
         "productUpdate" => match super::products::update_product(&mut state, &args) {
             Ok(product) => payload(
                 info,

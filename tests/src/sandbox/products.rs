@@ -86,6 +86,219 @@ pub fn update_product(
     Ok(product_id)
 }
 
+/// `productSet(identifier: {handle | id}, input:, synchronous: true)` for a product with
+/// one variant: updates the product the identifier names (title, status, its variant's
+/// price, compare-at price, barcode, SKU, cost), or creates it with its variant and
+/// inventory item; announces `products/update` or `products/create`. Returns its id.
+pub fn product_set(
+    state: &mut State,
+    args: &serde_json::Map<String, Value>,
+) -> Result<u64, Vec<UserError>> {
+    let input = args.get("input").cloned().unwrap_or(Value::Null);
+    let identifier = args.get("identifier").cloned().unwrap_or(Value::Null);
+    let handle = identifier
+        .get("handle")
+        .or_else(|| input.get("handle"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let existing = match parse_gid(
+        "Product",
+        identifier.get("id").and_then(Value::as_str).unwrap_or(""),
+    ) {
+        Some(id) if state.products.contains_key(&id) => Some(id),
+        Some(_) => {
+            return Err(vec![error(
+                vec!["identifier".into(), "id".into()],
+                "Product does not exist",
+                "PRODUCT_DOES_NOT_EXIST",
+            )]);
+        }
+        None => handle.as_ref().and_then(|h| {
+            state
+                .products
+                .values()
+                .find(|p| &p.handle == h)
+                .map(|p| p.id)
+        }),
+    };
+    let variants = input
+        .get("variants")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if variants.len() > 1 {
+        return Err(vec![error(
+            vec!["input".into(), "variants".into()],
+            "The sandbox's productSet takes one variant",
+            "INVALID_INPUT",
+        )]);
+    }
+    let title = input
+        .get("title")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if existing.is_none() && title.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        return Err(vec![error(
+            vec!["input".into(), "title".into()],
+            "Title can't be blank",
+            "BLANK",
+        )]);
+    }
+    let row = variants.first().cloned().unwrap_or(Value::Null);
+    let item = row.get("inventoryItem").cloned().unwrap_or(Value::Null);
+    let price = amount(row.get("price"), "Price").map_err(|(m, c)| {
+        vec![error(
+            vec![
+                "input".into(),
+                "variants".into(),
+                "0".into(),
+                "price".into(),
+            ],
+            &m,
+            c,
+        )]
+    })?;
+    let compare_at = amount(row.get("compareAtPrice"), "Compare at price").map_err(|(m, c)| {
+        vec![error(
+            vec![
+                "input".into(),
+                "variants".into(),
+                "0".into(),
+                "compareAtPrice".into(),
+            ],
+            &m,
+            c,
+        )]
+    })?;
+    let cost = amount(item.get("cost"), "Cost").map_err(|(m, c)| {
+        vec![error(
+            vec![
+                "input".into(),
+                "variants".into(),
+                "0".into(),
+                "inventoryItem".into(),
+                "cost".into(),
+            ],
+            &m,
+            c,
+        )]
+    })?;
+    let sku = row
+        .get("sku")
+        .or_else(|| item.get("sku"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let barcode = row
+        .get("barcode")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let status = input
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let time = now();
+    let (product_id, topic) = match existing {
+        Some(id) => (id, "products/update"),
+        None => {
+            let id = state.next_id();
+            state.products.insert(
+                id,
+                super::state::Product {
+                    id,
+                    title: title.clone().unwrap_or_default(),
+                    handle: handle.clone().unwrap_or_else(|| format!("product-{id}")),
+                    vendor: String::new(),
+                    variants: Vec::new(),
+                    description_html: String::new(),
+                    status: "ACTIVE".to_owned(),
+                    created_at: time,
+                    updated_at: time,
+                },
+            );
+            (id, "products/create")
+        }
+    };
+    let first = state
+        .products
+        .get(&product_id)
+        .and_then(|p| p.variants.first().copied());
+    let variant_id = match first {
+        Some(id) => id,
+        None => {
+            let variant_id = state.next_id();
+            let item_id = state.next_id();
+            state.variants.insert(
+                variant_id,
+                super::state::Variant {
+                    id: variant_id,
+                    product_id,
+                    title: "Default Title".to_owned(),
+                    sku: String::new(),
+                    price: Decimal::ZERO,
+                    compare_at_price: None,
+                    barcode: None,
+                    inventory_item_id: item_id,
+                    created_at: time,
+                    updated_at: time,
+                },
+            );
+            state.items.insert(
+                item_id,
+                super::state::InventoryItem {
+                    id: item_id,
+                    sku: String::new(),
+                    tracked: item.get("tracked").and_then(Value::as_bool).unwrap_or(true),
+                    cost: None,
+                    variant_id,
+                    created_at: time,
+                    updated_at: time,
+                },
+            );
+            if let Some(product) = state.products.get_mut(&product_id) {
+                product.variants.push(variant_id);
+            }
+            variant_id
+        }
+    };
+    if let Some(product) = state.products.get_mut(&product_id) {
+        if let Some(title) = title {
+            product.title = title;
+        }
+        if let Some(status) = status {
+            product.status = status;
+        }
+        product.updated_at = time;
+    }
+    if let Some(variant) = state.variants.get_mut(&variant_id) {
+        if let Some(price) = price {
+            variant.price = price;
+        }
+        if compare_at.is_some() {
+            variant.compare_at_price = compare_at;
+        }
+        if barcode.is_some() {
+            variant.barcode = barcode;
+        }
+        if let Some(sku) = &sku {
+            variant.sku = sku.clone();
+        }
+        variant.updated_at = time;
+        let item_id = variant.inventory_item_id;
+        if let Some(item) = state.items.get_mut(&item_id) {
+            if let Some(sku) = sku {
+                item.sku = sku;
+            }
+            if cost.is_some() {
+                item.cost = cost;
+            }
+            item.updated_at = time;
+        }
+    }
+    let payload = payloads::product(state, product_id, topic);
+    state.announce(topic, payload);
+    Ok(product_id)
+}
+
 /// Updates variants of `product_id`; returns the product and the variants updated.
 pub fn bulk_update_variants(
     state: &mut State,

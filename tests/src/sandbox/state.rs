@@ -159,6 +159,8 @@ pub struct Product {
     pub variants: Vec<u64>,
     /// The description, as HTML (storefront content: Shopify's to own).
     pub description_html: String,
+    /// `ACTIVE`, `DRAFT` or `ARCHIVED`.
+    pub status: String,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -9,7 +9,7 @@ use plumb_common::{ErrorClass, Sku};
 
 use crate::config::{Field, OnConflict, Owner};
 use crate::erp::{ProductRecord, Selection};
-use crate::shopify::{ShopifyClient, VariantFields, VariantUpdate};
+use crate::shopify::{NewProduct, ShopifyClient, VariantFields, VariantUpdate};
 use crate::store::{Failure, NewJob, SyncedProductRecord};
 
 use super::super::FlowContext;
@@ -259,12 +259,24 @@ pub async fn run(context: &FlowContext, skus: &[String], force: bool) -> Result<
     let mut in_sync: Vec<(String, SyncedProductRecord)> = Vec::new();
     let mut products: BTreeMap<u64, ProductWrite> = BTreeMap::new();
     let mut missing = 0usize;
+    let mut to_create: Vec<NewProduct> = Vec::new();
     for sku in &known {
         let Some(record) = records.get(sku) else {
             continue;
         };
         let found = variants.get(sku).map(Vec::as_slice).unwrap_or_default();
         let variant = match found {
+            [] if context.config.products.create_missing && record.active => {
+                to_create.push(NewProduct {
+                    sku: sku.clone(),
+                    title: record.title.clone(),
+                    price: record.price,
+                    compare_at_price: record.compare_at_price,
+                    barcode: record.barcode.clone(),
+                    cost: record.cost,
+                });
+                continue;
+            }
             [] => {
                 missing += 1;
                 continue;
@@ -340,11 +352,40 @@ pub async fn run(context: &FlowContext, skus: &[String], force: bool) -> Result<
             }
         }
     }
+    for product in to_create {
+        match shopify
+            .create_product(&product)
+            .await
+            .map_err(Failure::from)
+        {
+            Ok(id) => {
+                tracing::info!(flow = "products", sku = %product.sku, product = id, handle = %product.handle(), "ERP product created in Shopify as a draft");
+                written += 1;
+                let synced = SyncedProductRecord {
+                    title: Some(product.title.clone()),
+                    price: Some(product.price),
+                    compare_at_price: product.compare_at_price,
+                    barcode: product.barcode.clone(),
+                    cost: product.cost,
+                    synced_at: context.clock.now(),
+                };
+                in_sync.push((product.sku.clone(), synced));
+            }
+            Err(failure) if failure.class == ErrorClass::Transient => return Err(failure),
+            Err(failure) => {
+                dead.push(item_dead_letter(
+                    &product.sku,
+                    &failure.cause,
+                    failure.clone(),
+                ));
+            }
+        }
+    }
     if missing > 0 {
         tracing::debug!(
             flow = "products",
             missing,
-            "ERP products with no Shopify variant skipped (creating products is not Plumb's)"
+            "ERP products with no Shopify variant skipped (products.create_missing is off)"
         );
     }
     if written > 0 {

@@ -88,7 +88,7 @@ pub fn product(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fi
         "descriptionHtml" => product.description_html.clone().into(),
         "vendor" => product.vendor.clone().into(),
         "productType" => "".into(),
-        "status" => "ACTIVE".into(),
+        "status" => product.status.clone().into(),
         "tracksInventory" => true.into(),
         "createdAt" => iso(product.created_at).into(),
         "updatedAt" => iso(product.updated_at).into(),
