@@ -16,6 +16,7 @@ mod locations;
 mod orders;
 mod ownership;
 mod reader;
+mod reconcile;
 mod remote;
 mod secret;
 mod values;
@@ -33,6 +34,7 @@ pub use local::{AgentConfig, ControlConfig, QueueConfig};
 pub use locations::LocationMapping;
 pub use orders::OrdersConfig;
 pub use ownership::{Field, Owner, OwnershipMatrix};
+pub use reconcile::ReconcileConfig;
 pub use remote::{ErpConfig, ErpKind, ShopifyConfig, WebhookConfig};
 pub use secret::{Secret, SecretSource, SystemSecrets};
 
@@ -65,6 +67,8 @@ pub struct Config {
     pub orders: OrdersConfig,
     /// `[fulfilment]`.
     pub fulfilment: FulfilmentConfig,
+    /// `[reconcile]`.
+    pub reconcile: ReconcileConfig,
 }
 
 /// One thing wrong with the configuration.
@@ -202,6 +206,10 @@ impl Config {
             .table("fulfilment")
             .map(FulfilmentConfig::read)
             .unwrap_or_default();
+        let reconcile = document
+            .table("reconcile")
+            .map(ReconcileConfig::read)
+            .unwrap_or_default();
         document.finish();
         Config {
             agent,
@@ -216,6 +224,7 @@ impl Config {
             inventory,
             orders,
             fulfilment,
+            reconcile,
         }
     }
 }
@@ -324,6 +333,35 @@ components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
             "{errors}"
         );
         assert!(errors.to_string().contains(r#""move""#), "{errors}");
+    }
+
+    #[test]
+    fn reconcile_keys_default_and_name_their_mistakes() {
+        let config = Config::from_toml_str("", &Provisioned).expect("empty is valid");
+        assert_eq!(config.reconcile, ReconcileConfig::default());
+        assert_eq!(
+            config.reconcile.light_interval,
+            std::time::Duration::from_secs(3600)
+        );
+        assert!(!config.reconcile.auto_repair);
+        let text = "[reconcile]\nlight_interval = \"2h\"\nfull_interval = \"1h\"\n\
+                    keep_runs = 0\nbulk_poll_interval = \"1ms\"\nauto_repair = \"yes\"\n";
+        let errors = Config::from_toml_str(text, &Provisioned).expect_err("invalid");
+        let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "reconcile.auto_repair",
+                "reconcile.keep_runs",
+                "reconcile.bulk_poll_interval",
+                "reconcile.full_interval",
+            ],
+            "{errors}"
+        );
+        assert!(
+            errors.to_string().contains("raise full_interval"),
+            "{errors}"
+        );
     }
 
     #[test]

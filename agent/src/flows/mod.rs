@@ -12,6 +12,7 @@ pub mod inventory;
 mod locks;
 pub mod orders;
 pub mod polling;
+pub mod reconcile;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ use crate::worker::Handler;
 pub use fulfilment::FulfilmentHandler;
 pub use inventory::InventoryHandler;
 pub use orders::OrdersHandler;
+pub use reconcile::ReconcileHandler;
 
 /// What every flow works with. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -59,6 +61,10 @@ pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
         (
             FlowKind::Fulfilment,
             Arc::new(FulfilmentHandler::new(context.clone())),
+        ),
+        (
+            FlowKind::Reconcile,
+            Arc::new(ReconcileHandler::new(context.clone())),
         ),
     ]
 }
@@ -100,6 +106,13 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
             );
         }
         _ => {}
+    }
+    if context.shopify.is_some()
+        && context.erp.is_some()
+        && context.config.reconcile.enabled
+        && context.config.flows.get(FlowKind::Reconcile).enabled
+    {
+        tasks.spawn(reconcile::schedule::run(context.clone(), shutdown.clone()));
     }
     if let Some(shopify) = &context.shopify
         && context.config.flows.get(FlowKind::Orders).enabled

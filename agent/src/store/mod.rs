@@ -24,6 +24,7 @@
 //! - [`inventory`]: the inventory flow's picture per SKU x location, the pairs waiting to
 //!   be pushed, and the order lines Shopify sold that the ERP has not imported yet.
 //! - [`fulfilment`]: the ERP shipments Shopify has as fulfilments.
+//! - [`parity`]: the reconciler's runs, their mismatches, the latest run per dimension.
 //! - [`stats`]: the in-memory counters the console shows, kept by the writer.
 //! - [`writer`]: the writer thread and its batching.
 
@@ -31,6 +32,7 @@ mod fulfilment;
 mod inventory;
 mod mapping;
 mod orders;
+mod parity;
 mod queue;
 mod read;
 pub mod records;

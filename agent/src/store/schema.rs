@@ -9,7 +9,7 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use super::StoreError;
 
 /// Bumped whenever a table's key or value layout changes; [`migrate`] knows every older one.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// `schema_version`, `next_job_id`, `completed_total`, `next_audit_id`.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -75,11 +75,22 @@ pub const ORDERS_AWAITING_STOCK: TableDefinition<'_, u64, u64> =
 /// the ERP shipments Shopify has as fulfilments. Since version 5.
 pub const FULFILMENTS: TableDefinition<'_, (u64, &str), &[u8]> =
     TableDefinition::new("fulfilments");
+/// Run id -> [`plumb_common::parity::ParityRun`]: the reconciliation runs, kept for
+/// `reconcile.keep_runs`. Since version 6.
+pub const PARITY_RUNS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("parity_runs");
+/// (run id, mismatch id) -> [`plumb_common::parity::Mismatch`]: what each run found.
+/// Since version 6.
+pub const PARITY_MISMATCHES: TableDefinition<'_, (u64, u64), &[u8]> =
+    TableDefinition::new("parity_mismatches");
+/// Dimension code -> the latest finished run that compared it: the cheap read behind the
+/// console's Parity view and the "parity below" alert rule. Since version 6.
+pub const PARITY_LATEST: TableDefinition<'_, u8, u64> = TableDefinition::new("parity_latest");
 
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
 pub const META_COMPLETED_TOTAL: &str = "completed_total";
 pub const META_NEXT_AUDIT_ID: &str = "next_audit_id";
+pub const META_NEXT_PARITY_RUN: &str = "next_parity_run";
 
 /// Creates every table and records the schema version, in the caller's transaction, so a
 /// store is either fully initialised or untouched. Refuses a file written by a newer build.
@@ -97,7 +108,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
         }
         Some(version) if version == SCHEMA_VERSION => {}
         // Version 0 (a new file) and every older version (1 lacked the inventory tables, 2
-        // the orders ledger, 3 the orders awaiting a stock poll, 4 the fulfilments ledger): create what is missing.
+        // the orders ledger, 3 the orders awaiting a stock poll, 4 the fulfilments ledger, 5
+        // the reconciliation runs, their mismatches and the latest run per dimension):
+        // create what is missing.
         _ => {}
     }
     txn.open_table(JOBS)?;
@@ -123,9 +136,12 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ORDERS)?;
     txn.open_table(ORDERS_AWAITING_STOCK)?;
     txn.open_table(FULFILMENTS)?;
+    txn.open_table(PARITY_RUNS)?;
+    txn.open_table(PARITY_MISMATCHES)?;
+    txn.open_table(PARITY_LATEST)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
-    for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID] {
+    for key in [META_NEXT_JOB_ID, META_NEXT_AUDIT_ID, META_NEXT_PARITY_RUN] {
         if meta.get(key)?.is_none() {
             meta.insert(key, 1)?;
         }

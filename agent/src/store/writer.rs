@@ -16,7 +16,8 @@ use plumb_common::{FlowKind, JobId, Timestamp};
 use super::schema::{
     AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME, FULFILMENTS,
     INVENTORY, INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS, ORDERS_AWAITING_STOCK,
-    PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS, SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
+    PARITY_LATEST, PARITY_MISMATCHES, PARITY_RUNS, PAUSED, PAYLOADS, PENDING, SHOPIFY_LEVELS,
+    SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
 };
 use super::stats::Stats;
 use super::{StoreError, StoreSettings};
@@ -146,6 +147,9 @@ pub struct Tables<'txn> {
     pub orders: Table<'txn, u64, &'static [u8]>,
     pub orders_awaiting_stock: Table<'txn, u64, u64>,
     pub fulfilments: Table<'txn, (u64, &'static str), &'static [u8]>,
+    pub parity_runs: Table<'txn, u64, &'static [u8]>,
+    pub parity_mismatches: Table<'txn, (u64, u64), &'static [u8]>,
+    pub parity_latest: Table<'txn, u8, u64>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -197,6 +201,9 @@ impl<'txn> WriteCtx<'txn> {
                 orders: txn.open_table(ORDERS)?,
                 orders_awaiting_stock: txn.open_table(ORDERS_AWAITING_STOCK)?,
                 fulfilments: txn.open_table(FULFILMENTS)?,
+                parity_runs: txn.open_table(PARITY_RUNS)?,
+                parity_mismatches: txn.open_table(PARITY_MISMATCHES)?,
+                parity_latest: txn.open_table(PARITY_LATEST)?,
             },
             changes: Vec::new(),
             work_ready: false,

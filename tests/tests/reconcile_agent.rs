@@ -1,0 +1,552 @@
+//! The reconciler end to end: the real `plumbd` between the Shopify sandbox and the ERP
+//! double. Every kind of stock and catalogue drift is seeded; a dry run must find, count
+//! and list exactly those (and nothing else) while writing nothing; the repairs (a
+//! selection from a stored run, then a repairing run) must bring inventory parity to
+//! 100 %; and the schedule must queue passes on its own.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
+use plumb_common::FlowKind;
+use plumb_common::protocol::{
+    JobQuery, LatestParity, Mismatch, MismatchQuery, MismatchSelection, ParityDimension, ParityRun,
+    ParityRunQuery, Request, Response, RunScope, RunState, RunTrigger,
+};
+use plumb_tests::agent::{Agent, Control};
+use plumb_tests::erp::double::ErpDouble;
+use plumb_tests::inventory::agent_toml;
+use plumb_tests::sandbox::{Sandbox, SandboxConfig};
+use rust_decimal::Decimal;
+
+/// Waits up to 60 s for `check` to give `Some`; panics with `what` and the agent's log.
+async fn eventually<T, F, Fut>(agent: &Agent, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out waiting for {what}\n{}", agent.stderr());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn ask(control: &mut Control, request: Request) -> Response {
+    match control.request(request.clone()).await {
+        Ok(response) => response,
+        Err(error) => panic!("{request:?} refused: {error}"),
+    }
+}
+
+async fn runs(control: &mut Control) -> Vec<ParityRun> {
+    match ask(
+        control,
+        Request::ListParityRuns(ParityRunQuery {
+            before: None,
+            limit: 100,
+        }),
+    )
+    .await
+    {
+        Response::ParityRuns(page) => page.items,
+        other => panic!("unexpected answer: {other:?}"),
+    }
+}
+
+/// Every mismatch of `run` in `dimension`, read a page of 3 at a time (paging is part of
+/// what is tested).
+async fn mismatches(control: &mut Control, run: u64, dimension: ParityDimension) -> Vec<Mismatch> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = match ask(
+            control,
+            Request::ListMismatches(MismatchQuery {
+                run: Some(run),
+                dimension: Some(dimension),
+                kind: None,
+                after,
+                limit: 3,
+            }),
+        )
+        .await
+        {
+            Response::Mismatches(page) => page,
+            other => panic!("unexpected answer: {other:?}"),
+        };
+        assert_eq!(page.run, Some(run));
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+}
+
+/// Queues a run (or a repair) and waits for the newest run to finish; returns it.
+async fn finished_run(agent: &Agent, control: &mut Control, request: Request) -> ParityRun {
+    let before = runs(control).await.first().map_or(0, |r| r.id);
+    match ask(control, request).await {
+        Response::Queued { .. } => {}
+        other => panic!("unexpected answer: {other:?}"),
+    }
+    let socket = agent.socket();
+    eventually(agent, "a reconciliation run to finish", || {
+        let socket = socket.clone();
+        async move {
+            let mut control = Control::connect(&socket, true).await.ok()?;
+            let newest = runs(&mut control).await.into_iter().next()?;
+            (newest.id > before && newest.state == RunState::Done).then_some(newest)
+        }
+    })
+    .await
+}
+
+/// (kind, subject, location, erp, shopify) of each mismatch, sorted.
+type Row = (String, String, Option<u64>, Option<String>, Option<String>);
+
+fn rows(found: &[Mismatch]) -> BTreeSet<Row> {
+    found
+        .iter()
+        .map(|m| {
+            (
+                m.kind.clone(),
+                m.subject.clone(),
+                m.location,
+                m.erp.clone(),
+                m.shopify.clone(),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    kind: &str,
+    subject: &str,
+    location: Option<u64>,
+    erp: Option<&str>,
+    shopify: Option<&str>,
+) -> Row {
+    (
+        kind.to_owned(),
+        subject.to_owned(),
+        location,
+        erp.map(str::to_owned),
+        shopify.map(str::to_owned),
+    )
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    _erp: ErpDouble,
+    agent: Agent,
+    east: u64,
+    west: u64,
+    popup: u64,
+}
+
+impl Setup {
+    fn available(&self, sku: &str, location: u64) -> Option<i64> {
+        let admin = self.sandbox.admin();
+        admin
+            .level(admin.item_by_sku(sku)?, location)
+            .map(|l| l.available)
+    }
+}
+
+/// SKUs in both systems, stocked at both locations, all in sync once the flow ran.
+const BOTH: [&str; 5] = ["RC-OK", "RC-LOW", "RC-HIGH", "RC-PRICE", "RC-UNTRACKED"];
+
+async fn setup(extra: &str) -> Setup {
+    let sandbox = Sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let admin = sandbox.admin();
+    let east = admin.add_location("East");
+    let west = admin.add_location("West");
+    let popup = admin.add_location("Popup");
+    let price = Decimal::new(1000, 2);
+    for sku in BOTH {
+        let shop_price = if sku == "RC-PRICE" {
+            Decimal::new(1200, 2)
+        } else {
+            price
+        };
+        let product = admin.add_product(sku, &[(sku, shop_price)]);
+        for location in [east, west] {
+            admin.stock(product.variants[0].inventory_item_id, location, 0);
+        }
+    }
+    // Two variants carry one SKU; both show the ERP's figures.
+    for _ in 0..2 {
+        let product = admin.add_product("Dup", &[("RC-DUP", price)]);
+        admin.stock(product.variants[0].inventory_item_id, east, 6);
+        admin.stock(product.variants[0].inventory_item_id, west, 6);
+    }
+    // Stocked at East only.
+    let product = admin.add_product("Unstocked", &[("RC-UNSTOCKED", price)]);
+    admin.stock(product.variants[0].inventory_item_id, east, 0);
+    // Only in Shopify.
+    let product = admin.add_product("Shop only", &[("RC-SHOPONLY", price)]);
+    admin.stock(product.variants[0].inventory_item_id, east, 3);
+
+    let erp = ErpDouble::start().await;
+    erp.add_warehouse("WH-NORTH", "North");
+    for sku in BOTH
+        .into_iter()
+        .chain(["RC-DUP", "RC-UNSTOCKED", "RC-ERPONLY"])
+    {
+        erp.add_product(sku, sku, "10.00", None);
+        erp.set_stock(sku, "WH-EAST", 6);
+        erp.set_stock(sku, "WH-WEST", 6);
+    }
+    erp.set_stock("RC-OK", "WH-EAST", 12);
+    erp.set_stock("RC-LOW", "WH-EAST", 20);
+    erp.set_stock("RC-HIGH", "WH-WEST", 4);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = format!(
+        "\n[queue]\nbackoff_base = \"100ms\"\nbackoff_cap = \"1s\"\n\
+         [inventory]\npoll_interval = \"200ms\"\n\
+         [flows.orders]\nenabled = false\n\
+         [[inventory.buffers]]\nerp_warehouse = \"WH-WEST\"\nsku = \"RC-OK\"\nunits = 1\n{extra}"
+    );
+    let toml = agent_toml(
+        dir.path(),
+        &sandbox,
+        &erp.settings(),
+        &[("WH-EAST", east), ("WH-WEST", west)],
+        &extra,
+    );
+    let agent = Agent::start(dir.path(), &toml);
+    Setup {
+        _dir: dir,
+        sandbox,
+        _erp: erp,
+        agent,
+        east,
+        west,
+        popup,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_drift_is_found_exactly_and_repairs_converge() {
+    let reconcile = "\n[reconcile]\nenabled = false\nbulk_poll_interval = \"100ms\"\n";
+    let s = setup(reconcile).await;
+    let (east, west) = (s.east, s.west);
+
+    // The inventory flow brings Shopify to the ERP's figures first (RC-OK at West with its
+    // one-unit buffer); nothing tells it about the hand edits that follow (no webhooks).
+    for (sku, location, want) in [
+        ("RC-OK", east, 12),
+        ("RC-OK", west, 5),
+        ("RC-LOW", east, 20),
+        ("RC-HIGH", west, 4),
+        ("RC-PRICE", east, 6),
+        ("RC-UNTRACKED", west, 6),
+        ("RC-UNSTOCKED", east, 6),
+    ] {
+        eventually(
+            &s.agent,
+            &format!("{sku} at {location} = {want}"),
+            || async { (s.available(sku, location) == Some(want)).then_some(()) },
+        )
+        .await;
+    }
+    s.agent.wait_drained().await;
+
+    // The drift: two hand edits of levels, and an item whose tracking was turned off.
+    let admin = s.sandbox.admin();
+    let item = |sku: &str| admin.item_by_sku(sku).expect("item");
+    admin.stock(item("RC-LOW"), east, 17);
+    admin.stock(item("RC-HIGH"), west, 9);
+    admin.set_tracked(item("RC-UNTRACKED"), false);
+
+    let mut control = Control::connect(&s.agent.socket(), false)
+        .await
+        .expect("control");
+    let inventory_before = s.sandbox.admin().levels();
+
+    // A dry run: everything found, counted and listed, nothing written.
+    let run = finished_run(&s.agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    assert_eq!(
+        (run.scope, run.trigger, run.dry_run),
+        (RunScope::Full, RunTrigger::OnDemand, true)
+    );
+    let stock = run
+        .dimension(ParityDimension::Inventory)
+        .expect("inventory figures");
+    // Compared pairs: five SKUs in both (tracked ones) x 2, the duplicate's first item x 2,
+    // RC-UNSTOCKED at East; RC-UNTRACKED is not compared.
+    assert_eq!(stock.checked, 4 * 2 + 2 + 1, "{run:#?}");
+    assert_eq!(stock.mismatched, 2, "{run:#?}");
+    assert_eq!((stock.repairable, stock.repairs_queued), (2, 0));
+    let found = mismatches(&mut control, run.id, ParityDimension::Inventory).await;
+    assert_eq!(
+        rows(&found),
+        BTreeSet::from([
+            row(
+                "shopify_below",
+                "RC-LOW",
+                Some(east),
+                Some("20"),
+                Some("17")
+            ),
+            row("shopify_above", "RC-HIGH", Some(west), Some("4"), Some("9")),
+        ])
+    );
+    assert!(found.iter().all(|m| m.repair.is_some() && !m.repaired));
+    let low = found.iter().find(|m| m.subject == "RC-LOW").expect("low");
+    assert_eq!(
+        low.repair.as_deref(),
+        Some(
+            format!(
+                "set available of RC-LOW at location {east} from 17 to 20 (inventory push, compare-and-swap)"
+            )
+            .as_str()
+        )
+    );
+
+    let catalog = run.dimension(ParityDimension::Catalog).expect("catalog");
+    let found = mismatches(&mut control, run.id, ParityDimension::Catalog).await;
+    let popup = s.popup.to_string();
+    assert_eq!(
+        rows(&found),
+        BTreeSet::from([
+            row("erp_only", "RC-ERPONLY", None, Some("10.00"), None),
+            row(
+                "shopify_only",
+                "RC-SHOPONLY",
+                None,
+                None,
+                found
+                    .iter()
+                    .find(|m| m.kind == "shopify_only")
+                    .and_then(|m| m.shopify.as_deref())
+            ),
+            row(
+                "duplicate_sku_shopify",
+                "RC-DUP",
+                None,
+                None,
+                found
+                    .iter()
+                    .find(|m| m.kind == "duplicate_sku_shopify")
+                    .and_then(|m| m.shopify.as_deref())
+            ),
+            row(
+                "untracked_item",
+                "RC-UNTRACKED",
+                None,
+                None,
+                Some(format!("inventory item {}", item("RC-UNTRACKED")).as_str())
+            ),
+            row(
+                "not_stocked_at_location",
+                "RC-UNSTOCKED",
+                Some(west),
+                Some("6"),
+                None
+            ),
+            row(
+                "field_differs",
+                "RC-PRICE",
+                None,
+                Some("10.00"),
+                Some("12.00")
+            ),
+            row(
+                "unmapped_location",
+                "Popup",
+                Some(s.popup),
+                None,
+                Some(popup.as_str())
+            ),
+            row(
+                "unmapped_location",
+                "WH-NORTH",
+                None,
+                Some("WH-NORTH"),
+                None
+            ),
+        ]),
+        "{found:#?}"
+    );
+    assert_eq!(catalog.mismatched, 8);
+    assert_eq!(catalog.repairable, 0);
+    assert!(found.iter().all(|m| m.repair.is_none()));
+    let kinds: Vec<(&str, u64)> = catalog
+        .kinds
+        .iter()
+        .map(|k| (k.kind.as_str(), k.count))
+        .collect();
+    assert_eq!(kinds[0], ("unmapped_location", 2), "largest first");
+    assert!(catalog.parity_percent < 100.0 && catalog.parity_percent > 0.0);
+
+    // Filtered by kind.
+    let only = match ask(
+        &mut control,
+        Request::ListMismatches(MismatchQuery {
+            run: None,
+            dimension: Some(ParityDimension::Catalog),
+            kind: Some("unmapped_location".into()),
+            after: None,
+            limit: 100,
+        }),
+    )
+    .await
+    {
+        Response::Mismatches(page) => page,
+        other => panic!("unexpected answer: {other:?}"),
+    };
+    assert_eq!(
+        only.run,
+        Some(run.id),
+        "no run: the latest comparing catalogue"
+    );
+    assert_eq!(only.items.len(), 2);
+
+    // The dry run wrote nothing: Shopify as it was, no inventory job queued.
+    assert_eq!(s.sandbox.admin().levels(), inventory_before);
+    let jobs = match ask(
+        &mut control,
+        Request::ListJobs(JobQuery {
+            flow: Some(FlowKind::Inventory),
+            limit: 100,
+            ..JobQuery::default()
+        }),
+    )
+    .await
+    {
+        Response::Jobs(page) => page.items,
+        other => panic!("unexpected answer: {other:?}"),
+    };
+    assert!(jobs.is_empty(), "{jobs:#?}");
+
+    // The latest report per dimension (what the console and the alert rules read).
+    let latest: Vec<LatestParity> = match ask(&mut control, Request::ParityLatest).await {
+        Response::ParityLatest { dimensions } => dimensions,
+        other => panic!("unexpected answer: {other:?}"),
+    };
+    let dims: Vec<(ParityDimension, u64, bool)> = latest
+        .iter()
+        .map(|l| (l.parity.dimension, l.run, l.dry_run))
+        .collect();
+    assert_eq!(
+        dims,
+        vec![
+            (ParityDimension::Inventory, run.id, true),
+            (ParityDimension::Catalog, run.id, true),
+        ]
+    );
+
+    // Repair a selection from the stored run: RC-LOW only.
+    let queued = ask(
+        &mut control,
+        Request::RepairMismatches {
+            run: run.id,
+            selection: MismatchSelection::Ids { ids: vec![low.id] },
+        },
+    )
+    .await;
+    assert!(matches!(queued, Response::Queued { .. }), "{queued:?}");
+    eventually(&s.agent, "RC-LOW repaired to 20", || async {
+        (s.available("RC-LOW", east) == Some(20)).then_some(())
+    })
+    .await;
+    s.agent.wait_drained().await;
+    assert_eq!(s.available("RC-HIGH", west), Some(9), "not selected");
+    let repaired = mismatches(&mut control, run.id, ParityDimension::Inventory).await;
+    assert_eq!(
+        repaired
+            .iter()
+            .map(|m| (m.subject.as_str(), m.repaired))
+            .collect::<Vec<_>>(),
+        vec![("RC-HIGH", false), ("RC-LOW", true)]
+    );
+    let stored = runs(&mut control).await;
+    let stored = stored.iter().find(|r| r.id == run.id).expect("run");
+    assert_eq!(
+        stored
+            .dimension(ParityDimension::Inventory)
+            .map(|d| d.repairs_queued),
+        Some(1)
+    );
+
+    // A repairing run finds what is left (RC-HIGH) and repairs it.
+    let repairing = finished_run(
+        &s.agent,
+        &mut control,
+        Request::Reconcile { dry_run: false },
+    )
+    .await;
+    assert_eq!(
+        repairing
+            .dimension(ParityDimension::Inventory)
+            .map(|d| d.mismatched),
+        Some(1),
+        "{repairing:#?}"
+    );
+    eventually(&s.agent, "RC-HIGH repaired to 4", || async {
+        (s.available("RC-HIGH", west) == Some(4)).then_some(())
+    })
+    .await;
+    s.agent.wait_drained().await;
+
+    // Converged: inventory at 100 %; the catalogue drift is still listed, for a person.
+    let after = finished_run(&s.agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    let stock = after.dimension(ParityDimension::Inventory).expect("stock");
+    assert_eq!(
+        (stock.mismatched, stock.parity_percent),
+        (0, 100.0),
+        "{after:#?}"
+    );
+    assert_eq!(stock.checked, 4 * 2 + 2 + 1);
+    assert_eq!(
+        after
+            .dimension(ParityDimension::Catalog)
+            .map(|d| d.mismatched),
+        Some(8)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_runs_light_and_full_passes_as_dry_runs() {
+    let reconcile = "\n[reconcile]\nlight_interval = \"1s\"\nfull_interval = \"3s\"\n\
+                     bulk_poll_interval = \"100ms\"\n";
+    let s = setup(reconcile).await;
+    let socket = s.agent.socket();
+    let found = eventually(&s.agent, "a scheduled light and full pass", || {
+        let socket = socket.clone();
+        async move {
+            let mut control = Control::connect(&socket, true).await.ok()?;
+            let runs = runs(&mut control).await;
+            let done = |scope| {
+                runs.iter()
+                    .find(|r| r.scope == scope && r.state == RunState::Done)
+                    .cloned()
+            };
+            Some((done(RunScope::Light)?, done(RunScope::Full)?))
+        }
+    })
+    .await;
+    for run in [&found.0, &found.1] {
+        assert_eq!(run.trigger, RunTrigger::Schedule);
+        assert!(run.dry_run, "auto_repair is off by default");
+    }
+    let light: Vec<ParityDimension> = found.0.dimensions.iter().map(|d| d.dimension).collect();
+    assert_eq!(light, vec![ParityDimension::Inventory]);
+    let full: Vec<ParityDimension> = found.1.dimensions.iter().map(|d| d.dimension).collect();
+    assert_eq!(
+        full,
+        vec![ParityDimension::Inventory, ParityDimension::Catalog]
+    );
+}
