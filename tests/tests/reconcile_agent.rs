@@ -5,142 +5,19 @@
 //! 100 %; and the schedule must queue passes on its own.
 
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::time::Duration;
 
 use plumb_common::FlowKind;
 use plumb_common::protocol::{
-    JobQuery, LatestParity, Mismatch, MismatchQuery, MismatchSelection, ParityDimension, ParityRun,
-    ParityRunQuery, Request, Response, RunScope, RunState, RunTrigger,
+    JobQuery, LatestParity, MismatchQuery, MismatchSelection, ParityDimension, Request, Response,
+    RunScope, RunState, RunTrigger,
 };
 use plumb_tests::agent::{Agent, Control};
 use plumb_tests::erp::double::ErpDouble;
-use plumb_tests::inventory::agent_toml;
-use plumb_tests::sandbox::{Sandbox, SandboxConfig};
+use plumb_tests::reconcile::{
+    ask, eventually, finished_run, mismatches, row, rows, runs, shop, start_agent,
+};
+use plumb_tests::sandbox::Sandbox;
 use rust_decimal::Decimal;
-
-/// Waits up to 60 s for `check` to give `Some`; panics with `what` and the agent's log.
-async fn eventually<T, F, Fut>(agent: &Agent, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out waiting for {what}\n{}", agent.stderr());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn ask(control: &mut Control, request: Request) -> Response {
-    match control.request(request.clone()).await {
-        Ok(response) => response,
-        Err(error) => panic!("{request:?} refused: {error}"),
-    }
-}
-
-async fn runs(control: &mut Control) -> Vec<ParityRun> {
-    match ask(
-        control,
-        Request::ListParityRuns(ParityRunQuery {
-            before: None,
-            limit: 100,
-        }),
-    )
-    .await
-    {
-        Response::ParityRuns(page) => page.items,
-        other => panic!("unexpected answer: {other:?}"),
-    }
-}
-
-/// Every mismatch of `run` in `dimension`, read a page of 3 at a time (paging is part of
-/// what is tested).
-async fn mismatches(control: &mut Control, run: u64, dimension: ParityDimension) -> Vec<Mismatch> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = match ask(
-            control,
-            Request::ListMismatches(MismatchQuery {
-                run: Some(run),
-                dimension: Some(dimension),
-                kind: None,
-                after,
-                limit: 3,
-            }),
-        )
-        .await
-        {
-            Response::Mismatches(page) => page,
-            other => panic!("unexpected answer: {other:?}"),
-        };
-        assert_eq!(page.run, Some(run));
-        all.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return all,
-        }
-    }
-}
-
-/// Queues a run (or a repair) and waits for the newest run to finish; returns it.
-async fn finished_run(agent: &Agent, control: &mut Control, request: Request) -> ParityRun {
-    let before = runs(control).await.first().map_or(0, |r| r.id);
-    match ask(control, request).await {
-        Response::Queued { .. } => {}
-        other => panic!("unexpected answer: {other:?}"),
-    }
-    let socket = agent.socket();
-    eventually(agent, "a reconciliation run to finish", || {
-        let socket = socket.clone();
-        async move {
-            let mut control = Control::connect(&socket, true).await.ok()?;
-            let newest = runs(&mut control).await.into_iter().next()?;
-            (newest.id > before && newest.state == RunState::Done).then_some(newest)
-        }
-    })
-    .await
-}
-
-/// (kind, subject, location, erp, shopify) of each mismatch, sorted.
-type Row = (String, String, Option<u64>, Option<String>, Option<String>);
-
-fn rows(found: &[Mismatch]) -> BTreeSet<Row> {
-    found
-        .iter()
-        .map(|m| {
-            (
-                m.kind.clone(),
-                m.subject.clone(),
-                m.location,
-                m.erp.clone(),
-                m.shopify.clone(),
-            )
-        })
-        .collect()
-}
-
-fn row(
-    kind: &str,
-    subject: &str,
-    location: Option<u64>,
-    erp: Option<&str>,
-    shopify: Option<&str>,
-) -> Row {
-    (
-        kind.to_owned(),
-        subject.to_owned(),
-        location,
-        erp.map(str::to_owned),
-        shopify.map(str::to_owned),
-    )
-}
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -165,13 +42,9 @@ impl Setup {
 const BOTH: [&str; 5] = ["RC-OK", "RC-LOW", "RC-HIGH", "RC-PRICE", "RC-UNTRACKED"];
 
 async fn setup(extra: &str) -> Setup {
-    let sandbox = Sandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
+    let (sandbox, locations) = shop(&["East", "West", "Popup"]).await;
+    let (east, west, popup) = (locations[0], locations[1], locations[2]);
     let admin = sandbox.admin();
-    let east = admin.add_location("East");
-    let west = admin.add_location("West");
-    let popup = admin.add_location("Popup");
     let price = Decimal::new(1000, 2);
     for sku in BOTH {
         let shop_price = if sku == "RC-PRICE" {
@@ -211,21 +84,18 @@ async fn setup(extra: &str) -> Setup {
     erp.set_stock("RC-LOW", "WH-EAST", 20);
     erp.set_stock("RC-HIGH", "WH-WEST", 4);
 
-    let dir = tempfile::tempdir().expect("tempdir");
     let extra = format!(
         "\n[queue]\nbackoff_base = \"100ms\"\nbackoff_cap = \"1s\"\n\
          [inventory]\npoll_interval = \"200ms\"\n\
          [flows.orders]\nenabled = false\n\
          [[inventory.buffers]]\nerp_warehouse = \"WH-WEST\"\nsku = \"RC-OK\"\nunits = 1\n{extra}"
     );
-    let toml = agent_toml(
-        dir.path(),
+    let (dir, agent) = start_agent(
         &sandbox,
         &erp.settings(),
         &[("WH-EAST", east), ("WH-WEST", west)],
         &extra,
     );
-    let agent = Agent::start(dir.path(), &toml);
     Setup {
         _dir: dir,
         sandbox,

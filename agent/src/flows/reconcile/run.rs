@@ -62,20 +62,12 @@ pub async fn reconcile(
     let dimensions = request.scope.dimensions();
     let mut findings = Findings::default();
     let catalog = dimensions.contains(&plumb_common::protocol::ParityDimension::Catalog);
-    let keep = context.config.reconcile.keep_runs;
     if let Err(failure) =
         compare::stock_and_catalog(context, erp, shopify, catalog, bulk_finished, &mut findings)
             .await
     {
-        run.state = RunState::Failed;
         run.error = Some(failure.message.clone());
-        run.finished_at = Some(context.clock.now());
-        let failed = run.clone();
-        context
-            .store
-            .write(move |ctx| ctx.parity_run_finished(&failed, keep))
-            .await
-            .map_err(Failure::from)?;
+        finish(context, &mut run, RunState::Failed).await?;
         tracing::warn!(flow = "reconcile", run = run.id, cause = %failure.cause, error = %failure.message, "reconciliation failed");
         return Err(failure);
     }
@@ -95,14 +87,7 @@ pub async fn reconcile(
             .await
             .map_err(Failure::from)?;
     }
-    run.state = RunState::Done;
-    run.finished_at = Some(context.clock.now());
-    let done = run.clone();
-    context
-        .store
-        .write(move |ctx| ctx.parity_run_finished(&done, keep))
-        .await
-        .map_err(Failure::from)?;
+    finish(context, &mut run, RunState::Done).await?;
     for figures in &run.dimensions {
         tracing::info!(
             flow = "reconcile",
@@ -137,4 +122,21 @@ pub async fn reconcile(
         }
     }
     Ok(run)
+}
+
+/// Stores `run` as finished in `state` (a done run becomes its dimensions' latest).
+async fn finish(
+    context: &FlowContext,
+    run: &mut ParityRun,
+    state: RunState,
+) -> Result<(), Failure> {
+    run.state = state;
+    run.finished_at = Some(context.clock.now());
+    let finished = run.clone();
+    let keep = context.config.reconcile.keep_runs;
+    context
+        .store
+        .write(move |ctx| ctx.parity_run_finished(&finished, keep))
+        .await
+        .map_err(Failure::from)
 }
