@@ -69,7 +69,7 @@ impl fmt::Display for ParityDimension {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunScope {
-    /// The hourly pass: stock per SKU x location.
+    /// The hourly pass: stock per SKU x location, and the orders of the window.
     Light,
     /// The daily pass, and every run asked for on the control socket: every dimension.
     #[default]
@@ -80,8 +80,12 @@ impl RunScope {
     /// The dimensions a run of this scope compares (those this build implements).
     pub const fn dimensions(self) -> &'static [ParityDimension] {
         match self {
-            RunScope::Light => &[ParityDimension::Inventory],
-            RunScope::Full => &[ParityDimension::Inventory, ParityDimension::Catalog],
+            RunScope::Light => &[ParityDimension::Inventory, ParityDimension::Orders],
+            RunScope::Full => &[
+                ParityDimension::Inventory,
+                ParityDimension::Catalog,
+                ParityDimension::Orders,
+            ],
         }
     }
 }
@@ -227,7 +231,8 @@ pub struct Mismatch {
     /// The kind, stable for filters and alerts: inventory `shopify_above`,
     /// `shopify_below`; catalog `erp_only`, `shopify_only`, `duplicate_sku_shopify`,
     /// `duplicate_sku_erp`, `untracked_item`, `not_stocked_at_location`,
-    /// `unmapped_location`, `field_differs`.
+    /// `unmapped_location`, `field_differs`; orders `missing_in_erp`, `duplicated_in_erp`,
+    /// `state_mismatch`.
     pub kind: String,
     /// What disagrees: a SKU, a location, an order.
     pub subject: String,

@@ -16,6 +16,24 @@ use crate::agent::{Agent, Control};
 use crate::inventory::agent_toml;
 use crate::sandbox::{Sandbox, SandboxConfig};
 
+/// Waits until `flow` has nothing pending or in flight (60 s at most). Unlike
+/// [`Agent::wait_drained`], a disabled flow's waiting jobs do not hold it up.
+pub async fn flow_idle(agent: &Agent, flow: plumb_common::FlowKind) {
+    let socket = agent.socket();
+    eventually(agent, &format!("the {flow} flow idle"), || {
+        let socket = socket.clone();
+        async move {
+            let mut control = Control::connect(&socket, true).await.ok()?;
+            let Ok(Response::Status(status)) = control.request(Request::Status).await else {
+                return None;
+            };
+            let state = status.flow(flow)?;
+            (state.pending + state.in_flight == 0).then_some(())
+        }
+    })
+    .await;
+}
+
 /// A sandbox with the locations `names` (ids in the same order).
 pub async fn shop(names: &[&str]) -> (Sandbox, Vec<u64>) {
     let sandbox = Sandbox::start(SandboxConfig::default())

@@ -315,6 +315,7 @@ async fn every_kind_of_drift_is_found_exactly_and_repairs_converge() {
         vec![
             (ParityDimension::Inventory, run.id, true),
             (ParityDimension::Catalog, run.id, true),
+            (ParityDimension::Orders, run.id, true),
         ]
     );
 
@@ -413,10 +414,17 @@ async fn the_schedule_runs_light_and_full_passes_as_dry_runs() {
         assert!(run.dry_run, "auto_repair is off by default");
     }
     let light: Vec<ParityDimension> = found.0.dimensions.iter().map(|d| d.dimension).collect();
-    assert_eq!(light, vec![ParityDimension::Inventory]);
+    assert_eq!(
+        light,
+        vec![ParityDimension::Inventory, ParityDimension::Orders]
+    );
     let full: Vec<ParityDimension> = found.1.dimensions.iter().map(|d| d.dimension).collect();
     assert_eq!(
         full,
-        vec![ParityDimension::Inventory, ParityDimension::Catalog]
+        vec![
+            ParityDimension::Inventory,
+            ParityDimension::Catalog,
+            ParityDimension::Orders
+        ]
     );
 }

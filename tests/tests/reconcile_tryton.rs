@@ -2,15 +2,24 @@
 //! and prices, then a clerk changes stock in Tryton behind the agent's back (the inventory
 //! flow is off). A dry run must find exactly those pairs, with Tryton's new figures as the
 //! target, and as catalogue drift only the ERP warehouses `[[locations]]` does not map.
+//! And the connector's listing of the sales booked for Shopify orders, duplicates and
+//! states included, which the orders dimension compares.
 
 use std::collections::BTreeSet;
 
-use plumb_agent::erp::{Erp, Selection};
+use serde_json::json;
+
+use plumb_agent::erp::{Erp, OrderState, Selection};
 use plumb_common::protocol::{ParityDimension, Request};
 use plumb_tests::agent::Control;
+use plumb_tests::erp::orders::{line, order};
 use plumb_tests::reconcile::{finished_run, mismatches, row, rows, shop, start_agent};
 use plumb_tests::tryton::{Clerk, TrytonServer};
 use rust_decimal::prelude::ToPrimitive;
+
+/// The stock test reads the shared server's whole catalogue while the other books sales
+/// (which move its stock): they take turns.
+static SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// SKUs of the shared server no other test of this binary touches.
 const RAISED: &str = "SKU-0031";
@@ -18,6 +27,7 @@ const LOWERED: &str = "SKU-0032";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_changed_in_tryton_is_found_exactly() {
+    let _turn = SERVER.lock().await;
     let server = TrytonServer::shared();
     let erp = server.connector();
     let warehouses = vec!["WH-EAST".to_owned(), "WH-WEST".to_owned()];
@@ -118,4 +128,55 @@ async fn stock_changed_in_tryton_is_found_exactly() {
     // A dry run writes nothing: Shopify still shows the old figures.
     assert_eq!(shown(RAISED, east), raised_before);
     assert_eq!(shown(LOWERED, west), lowered_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_are_listed_by_shopify_order_with_duplicates_and_states() {
+    let _turn = SERVER.lock().await;
+    let server = TrytonServer::shared();
+    let erp = server.connector();
+    let first = order(
+        930_001,
+        "WH-EAST",
+        vec![line("SKU-0035", 1, "45.00", "0", vec![])],
+    );
+    let second = order(
+        930_002,
+        "WH-EAST",
+        vec![line("SKU-0036", 2, "46.00", "0", vec![])],
+    );
+    let booked = erp.create_sales_order(&first).await.expect("book");
+    erp.create_sales_order(&second).await.expect("book");
+    // A second sale for the first order, entered by hand, then cancelled.
+    let clerk = Clerk::new(server);
+    let id: i64 = booked.erp_id.parse().expect("id");
+    let copy = clerk
+        .call(
+            "sale.sale",
+            "copy",
+            vec![json!([id]), json!({"reference": "shopify:930001"})],
+        )
+        .await;
+    clerk.call("sale.sale", "cancel", vec![copy]).await;
+
+    let mut sales = erp
+        .sales_orders_for(&[930_001, 930_002, 930_003])
+        .await
+        .expect("list");
+    sales.sort_by_key(|s| (s.shopify_order_id, s.erp_id.parse::<i64>().unwrap_or(0)));
+    let seen: Vec<(u64, OrderState)> = sales
+        .iter()
+        .map(|s| (s.shopify_order_id, s.state))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (930_001, OrderState::Open),
+            (930_001, OrderState::Cancelled),
+            (930_002, OrderState::Open),
+        ]
+    );
+    assert_eq!(sales[0].erp_id, booked.erp_id);
+    assert_eq!(sales[0].total, first.total, "Tryton's total is Shopify's");
+    assert_eq!(sales[2].total, second.total);
 }

@@ -345,7 +345,8 @@ components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
         );
         assert!(!config.reconcile.auto_repair);
         let text = "[reconcile]\nlight_interval = \"2h\"\nfull_interval = \"1h\"\n\
-                    keep_runs = 0\nbulk_poll_interval = \"1ms\"\nauto_repair = \"yes\"\n";
+                    keep_runs = 0\nbulk_poll_interval = \"1ms\"\nauto_repair = \"yes\"\n\
+                    orders_window = \"10s\"\n";
         let errors = Config::from_toml_str(text, &Provisioned).expect_err("invalid");
         let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
@@ -354,6 +355,7 @@ components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
                 "reconcile.auto_repair",
                 "reconcile.keep_runs",
                 "reconcile.bulk_poll_interval",
+                "reconcile.orders_window",
                 "reconcile.full_interval",
             ],
             "{errors}"

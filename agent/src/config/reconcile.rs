@@ -1,6 +1,7 @@
 //! `[reconcile]`: when the reconciler compares both sides on its own (a light pass and a
 //! full pass, each on its interval), whether those scheduled runs repair what they find,
-//! how many runs are kept, and how often a running bulk operation is polled.
+//! how many runs are kept, how often a running bulk operation is polled, and which orders
+//! are compared.
 
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ pub struct ReconcileConfig {
     /// How often a running bulk operation's state is read (the `bulk_operations/finish`
     /// webhook, when subscribed, wakes the reconciler sooner).
     pub bulk_poll_interval: Duration,
+    /// The orders compared: those Shopify changed within this window before the run.
+    pub orders_window: Duration,
 }
 
 impl Default for ReconcileConfig {
@@ -35,6 +38,7 @@ impl Default for ReconcileConfig {
             auto_repair: false,
             keep_runs: 50,
             bulk_poll_interval: Duration::from_secs(5),
+            orders_window: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -61,6 +65,14 @@ impl ReconcileConfig {
                 "a shorter poll only spends Shopify's API budget",
             ),
         );
+        let orders_window = reader.or(
+            "orders_window",
+            default.orders_window,
+            duration_at_least(
+                Duration::from_secs(60),
+                "orders younger than the backfill's overlap are still on their way",
+            ),
+        );
         if full_interval < light_interval {
             let key = reader.key("full_interval");
             reader.report(
@@ -81,6 +93,7 @@ impl ReconcileConfig {
             auto_repair,
             keep_runs,
             bulk_poll_interval,
+            orders_window,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use plumb_common::protocol::{DimensionParity, KindCount, Mismatch, ParityDimension};
 
 /// The kinds of inventory mismatch.
@@ -86,6 +87,77 @@ pub struct Finding {
     pub detail: String,
 }
 
+/// The kinds of order mismatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKind {
+    /// Shopify has the order, the ERP has no sale for it.
+    MissingInErp,
+    /// The ERP has several sales for one Shopify order.
+    DuplicatedInErp,
+    /// Cancelled on one side only.
+    StateMismatch,
+}
+
+impl OrderKind {
+    /// The kind's stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::MissingInErp => "missing_in_erp",
+            OrderKind::DuplicatedInErp => "duplicated_in_erp",
+            OrderKind::StateMismatch => "state_mismatch",
+        }
+    }
+}
+
+/// The orders flow's sync of one order: what repairs an order mismatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderSync {
+    /// The Shopify order.
+    pub order: u64,
+    /// When Shopify last changed it.
+    pub updated_at: DateTime<Utc>,
+    /// Whether Shopify has cancelled it.
+    pub cancelled: bool,
+}
+
+impl OrderSync {
+    /// Shopify's side of the order as a mismatch shows it, and [`OrderSync::parse`] reads
+    /// it back: "cancelled, updated 2026-12-06T05:00:00+00:00".
+    pub fn shopify(&self) -> String {
+        let state = if self.cancelled { "cancelled" } else { "open" };
+        format!("{state}, updated {}", self.updated_at.to_rfc3339())
+    }
+
+    /// The sync of `order` from its mismatch's Shopify side.
+    pub fn parse(order: u64, shopify: &str) -> Option<OrderSync> {
+        let (state, updated) = shopify.split_once(", updated ")?;
+        Some(OrderSync {
+            order,
+            updated_at: DateTime::parse_from_rfc3339(updated)
+                .ok()?
+                .with_timezone(&Utc),
+            cancelled: state == "cancelled",
+        })
+    }
+}
+
+/// An order mismatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFinding {
+    /// The kind.
+    pub kind: OrderKind,
+    /// The Shopify order.
+    pub order: u64,
+    /// The ERP's side (its sales' states and numbers).
+    pub erp: Option<String>,
+    /// In words.
+    pub detail: String,
+    /// Shopify's side, and the sync that repairs it when the orders flow can.
+    pub shopify: OrderSync,
+    /// Whether the orders flow's sync repairs it.
+    pub repairable: bool,
+}
+
 /// An inventory mismatch, compact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StockFinding {
@@ -107,6 +179,7 @@ pub struct Findings {
     checked: BTreeMap<ParityDimension, u64>,
     stock: Vec<StockFinding>,
     catalog: Vec<Finding>,
+    orders: Vec<OrderFinding>,
     /// SKU index -> SKU, for [`StockFinding::sku`].
     pub skus: Vec<String>,
 }
@@ -140,6 +213,29 @@ impl Findings {
         self.catalog.push(finding);
     }
 
+    /// An order mismatch.
+    pub fn order(&mut self, finding: OrderFinding) {
+        self.orders.push(finding);
+    }
+
+    /// The order mismatches the orders flow repairs, with their mismatch ids among
+    /// `dimensions` (numbered as [`Self::mismatches`] numbers them).
+    pub fn order_syncs(&self, dimensions: &[ParityDimension]) -> Vec<(u64, OrderSync)> {
+        let mut before = 0;
+        if dimensions.contains(&ParityDimension::Inventory) {
+            before += self.stock.len() as u64;
+        }
+        if dimensions.contains(&ParityDimension::Catalog) {
+            before += self.catalog.len() as u64;
+        }
+        self.orders
+            .iter()
+            .zip(before + 1..)
+            .filter(|(f, _)| f.repairable)
+            .map(|(f, id)| (id, f.shopify))
+            .collect()
+    }
+
     /// The inventory mismatches, with their SKUs.
     pub fn stock(&self) -> impl Iterator<Item = (&str, &StockFinding)> {
         self.stock
@@ -166,7 +262,13 @@ impl Findings {
                         }
                         0
                     }
-                    ParityDimension::Orders | ParityDimension::Money => 0,
+                    ParityDimension::Orders => {
+                        for f in &self.orders {
+                            *kinds.entry(f.kind.as_str()).or_default() += 1;
+                        }
+                        self.orders.iter().filter(|f| f.repairable).count() as u64
+                    }
+                    ParityDimension::Money => 0,
                 };
                 let kinds = kinds
                     .into_iter()
@@ -240,9 +342,39 @@ impl Findings {
                 repair: None,
                 repaired: false,
             });
-        stock.chain(catalog).zip(1u64..).map(|(mut mismatch, id)| {
-            mismatch.id = id;
-            mismatch
-        })
+        let orders = dimensions
+            .contains(&ParityDimension::Orders)
+            .then_some(&self.orders)
+            .into_iter()
+            .flatten()
+            .map(|f| Mismatch {
+                id: 0,
+                dimension: ParityDimension::Orders,
+                kind: f.kind.as_str().to_owned(),
+                subject: f.order.to_string(),
+                location: None,
+                erp: f.erp.clone(),
+                shopify: Some(f.shopify.shopify()),
+                detail: f.detail.clone(),
+                repair: f.repairable.then(|| {
+                    format!(
+                        "sync order {} through the orders flow ({})",
+                        f.order,
+                        match f.kind {
+                            OrderKind::MissingInErp => "book it in the ERP",
+                            _ => "cancel it in the ERP",
+                        }
+                    )
+                }),
+                repaired: false,
+            });
+        stock
+            .chain(catalog)
+            .chain(orders)
+            .zip(1u64..)
+            .map(|(mut mismatch, id)| {
+                mismatch.id = id;
+                mismatch
+            })
     }
 }

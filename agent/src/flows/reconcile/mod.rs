@@ -13,8 +13,10 @@
 //! job --> run stored (running) --> ERP: warehouses, products, stock in chunks --> targets
 //!     --> Shopify: bulkOperationRunQuery --> poll (or bulk_operations/finish) --> JSONL stream
 //!     --> per item: inventory pairs and catalogue checks --> findings
+//!     --> orders changed in the window (paged walk) vs the ERP's sales by reference
 //!     --> mismatches stored in batches, run stored (done, latest per dimension) --> event
-//!     --> unless dry run: inventory repairs = target + CAS base + push job (inventory flow)
+//!     --> unless dry run: inventory repairs = target + CAS base + push job (inventory flow);
+//!         order repairs = OrderSync jobs (orders flow)
 //! ```
 //!
 //! # Invariants
@@ -27,12 +29,14 @@
 //! # Layout
 //! - [`compare`]: reading both sides and comparing stock and catalogue.
 //! - [`findings`]: what a run found, its figures per dimension, its mismatches.
-//! - [`repair`]: repairs through the inventory flow.
+//! - [`orders`]: the orders of the window against the ERP's sales.
+//! - [`repair`]: repairs through the inventory flow's push and the orders flow's sync.
 //! - [`run`]: one run, stored from start to finish.
 //! - [`schedule`]: the light and full passes (a source).
 
 pub mod compare;
 pub mod findings;
+pub mod orders;
 pub mod repair;
 pub mod run;
 pub mod schedule;

@@ -11,9 +11,11 @@ use plumb_common::protocol::{MismatchQuery, MismatchSelection, ParityDimension};
 
 use crate::erp::{Erp, Selection};
 use crate::flows::inventory::{formula, poller::targets, push_job};
+use crate::flows::orders::backfill::sync_job;
 use crate::store::{Failure, TargetUpdate};
 
 use super::super::FlowContext;
+use super::findings::OrderSync;
 
 /// Pairs one repair write covers (and SKUs one ERP read asks for).
 const CHUNK: usize = 2_000;
@@ -148,6 +150,38 @@ pub async fn stock(
     Ok(queued)
 }
 
+/// Queues the orders flow's sync of each of `syncs` (mismatch id, sync) of run `run` (a
+/// sync already queued for the same change is not queued twice: the job's dedup key) and
+/// marks them repaired. Returns how many were queued.
+pub async fn orders(
+    context: &FlowContext,
+    run: u64,
+    syncs: &[(u64, OrderSync)],
+) -> Result<u64, Failure> {
+    let mut queued = 0;
+    for chunk in syncs.chunks(CHUNK) {
+        let chunk = chunk.to_vec();
+        let now = context.clock.now();
+        queued += chunk.len() as u64;
+        context
+            .store
+            .write(move |ctx| {
+                let mut ids = Vec::with_capacity(chunk.len());
+                for (id, sync) in &chunk {
+                    ctx.enqueue(sync_job(sync.order, sync.updated_at, sync.cancelled), now)?;
+                    ids.push((ParityDimension::Orders, *id));
+                }
+                ctx.parity_repairs_queued(run, &ids)
+            })
+            .await
+            .map_err(Failure::from)?;
+    }
+    if queued > 0 {
+        tracing::info!(flow = "reconcile", run, queued, "order syncs queued");
+    }
+    Ok(queued)
+}
+
 /// Repairs the selected mismatches of a finished run (those not repaired yet and that the
 /// normal write path can repair); the others are left for a person.
 pub async fn from_run(
@@ -157,13 +191,14 @@ pub async fn from_run(
     selection: &MismatchSelection,
 ) -> Result<u64, Failure> {
     let mut repairs = Vec::new();
+    let mut syncs = Vec::new();
     let mut after = None;
     loop {
         let page = context
             .store
             .mismatches(MismatchQuery {
                 run: Some(run),
-                dimension: Some(ParityDimension::Inventory),
+                dimension: None,
                 kind: None,
                 after,
                 limit: PAGE,
@@ -174,23 +209,36 @@ pub async fn from_run(
             if mismatch.repaired || mismatch.repair.is_none() || !selection.selects(mismatch) {
                 continue;
             }
-            let (Some(location), Some(available)) = (
-                mismatch.location,
-                mismatch.shopify.as_deref().and_then(|s| s.parse().ok()),
-            ) else {
-                continue;
-            };
-            repairs.push(StockRepair {
-                id: mismatch.id,
-                sku: mismatch.subject.clone(),
-                location,
-                available,
-            });
+            match mismatch.dimension {
+                ParityDimension::Inventory => {
+                    let (Some(location), Some(available)) = (
+                        mismatch.location,
+                        mismatch.shopify.as_deref().and_then(|s| s.parse().ok()),
+                    ) else {
+                        continue;
+                    };
+                    repairs.push(StockRepair {
+                        id: mismatch.id,
+                        sku: mismatch.subject.clone(),
+                        location,
+                        available,
+                    });
+                }
+                ParityDimension::Orders => {
+                    let sync = mismatch.subject.parse().ok().and_then(|order| {
+                        OrderSync::parse(order, mismatch.shopify.as_deref().unwrap_or_default())
+                    });
+                    if let Some(sync) = sync {
+                        syncs.push((mismatch.id, sync));
+                    }
+                }
+                ParityDimension::Catalog | ParityDimension::Money => {}
+            }
         }
         match page.next {
             Some(next) => after = Some(next),
             None => break,
         }
     }
-    stock(context, erp, run, &repairs).await
+    Ok(stock(context, erp, run, &repairs).await? + orders(context, run, &syncs).await?)
 }

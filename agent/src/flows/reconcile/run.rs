@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use plumb_common::protocol::{ParityRun, RunScope, RunState, RunTrigger};
+use plumb_common::protocol::{ParityDimension, ParityRun, RunScope, RunState, RunTrigger};
 use tokio::sync::Notify;
 
 use crate::erp::Erp;
@@ -11,9 +11,9 @@ use crate::shopify::ShopifyClient;
 use crate::store::Failure;
 
 use super::super::FlowContext;
-use super::compare;
 use super::findings::Findings;
 use super::repair::{self, StockRepair};
+use super::{compare, orders};
 
 /// Mismatches per store write.
 const BATCH: usize = 2_000;
@@ -61,11 +61,16 @@ pub async fn reconcile(
     tracing::info!(flow = "reconcile", run = run.id, scope = ?run.scope, trigger = ?run.trigger, dry_run = run.dry_run, "reconciliation started");
     let dimensions = request.scope.dimensions();
     let mut findings = Findings::default();
-    let catalog = dimensions.contains(&plumb_common::protocol::ParityDimension::Catalog);
-    if let Err(failure) =
+    let catalog = dimensions.contains(&ParityDimension::Catalog);
+    let compared = async {
         compare::stock_and_catalog(context, erp, shopify, catalog, bulk_finished, &mut findings)
-            .await
-    {
+            .await?;
+        if dimensions.contains(&ParityDimension::Orders) {
+            orders::compare(context, erp, shopify, &mut findings).await?;
+        }
+        Ok::<(), Failure>(())
+    };
+    if let Err(failure) = compared.await {
         run.error = Some(failure.message.clone());
         finish(context, &mut run, RunState::Failed).await?;
         tracing::warn!(flow = "reconcile", run = run.id, cause = %failure.cause, error = %failure.message, "reconciliation failed");
@@ -111,7 +116,9 @@ pub async fn reconcile(
                 available: f.available,
             })
             .collect();
+        let syncs = findings.order_syncs(dimensions);
         repair::stock(context, erp, run.id, &repairs).await?;
+        repair::orders(context, run.id, &syncs).await?;
         if let Some(updated) = context
             .store
             .parity_run(run.id)
