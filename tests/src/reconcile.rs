@@ -16,6 +16,22 @@ use crate::agent::{Agent, Control};
 use crate::inventory::agent_toml;
 use crate::sandbox::{Sandbox, SandboxConfig};
 
+/// The pending and in-flight jobs of `flow` (at most 100).
+pub async fn live_jobs(
+    control: &mut Control,
+    flow: plumb_common::FlowKind,
+) -> Vec<plumb_common::protocol::JobSummary> {
+    let query = plumb_common::protocol::JobQuery {
+        flow: Some(flow),
+        limit: 100,
+        ..Default::default()
+    };
+    match ask(control, Request::ListJobs(query)).await {
+        Response::Jobs(page) => page.items,
+        other => panic!("unexpected answer: {other:?}"),
+    }
+}
+
 /// Waits until `flow` has nothing pending or in flight (60 s at most). Unlike
 /// [`Agent::wait_drained`], a disabled flow's waiting jobs do not hold it up.
 pub async fn flow_idle(agent: &Agent, flow: plumb_common::FlowKind) {

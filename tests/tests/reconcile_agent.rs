@@ -8,13 +8,13 @@ use std::collections::BTreeSet;
 
 use plumb_common::FlowKind;
 use plumb_common::protocol::{
-    JobQuery, LatestParity, MismatchQuery, MismatchSelection, ParityDimension, Request, Response,
-    RunScope, RunState, RunTrigger,
+    LatestParity, MismatchQuery, MismatchSelection, ParityDimension, Request, Response, RunScope,
+    RunState, RunTrigger,
 };
 use plumb_tests::agent::{Agent, Control};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::reconcile::{
-    ask, eventually, finished_run, mismatches, row, rows, runs, shop, start_agent,
+    ask, eventually, finished_run, live_jobs, mismatches, row, rows, runs, shop, start_agent,
 };
 use plumb_tests::sandbox::Sandbox;
 use rust_decimal::Decimal;
@@ -286,19 +286,7 @@ async fn every_kind_of_drift_is_found_exactly_and_repairs_converge() {
 
     // The dry run wrote nothing: Shopify as it was, no inventory job queued.
     assert_eq!(s.sandbox.admin().levels(), inventory_before);
-    let jobs = match ask(
-        &mut control,
-        Request::ListJobs(JobQuery {
-            flow: Some(FlowKind::Inventory),
-            limit: 100,
-            ..JobQuery::default()
-        }),
-    )
-    .await
-    {
-        Response::Jobs(page) => page.items,
-        other => panic!("unexpected answer: {other:?}"),
-    };
+    let jobs = live_jobs(&mut control, FlowKind::Inventory).await;
     assert!(jobs.is_empty(), "{jobs:#?}");
 
     // The latest report per dimension (what the console and the alert rules read).

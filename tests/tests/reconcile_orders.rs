@@ -8,11 +8,11 @@
 use std::collections::BTreeSet;
 
 use plumb_common::FlowKind;
-use plumb_common::protocol::{JobQuery, ParityDimension, Request, Response};
+use plumb_common::protocol::{Mismatch, ParityDimension, Request, Response};
 use plumb_tests::agent::{Control, WEBHOOK_SECRET};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::reconcile::{
-    ask, eventually, finished_run, flow_idle, mismatches, shop, start_agent,
+    ask, eventually, finished_run, flow_idle, live_jobs, mismatches, shop, start_agent,
 };
 use plumb_tests::sandbox::orders::OrderSpec;
 use plumb_tests::sandbox::payloads;
@@ -28,6 +28,14 @@ fn sales_of(double: &ErpDouble, order: u64) -> Vec<String> {
         .into_iter()
         .filter(|sale| sale.reference == reference)
         .map(|sale| sale.state)
+        .collect()
+}
+
+/// (kind, order, repairable) of each mismatch.
+fn kinds(found: &[Mismatch]) -> BTreeSet<(String, String, bool)> {
+    found
+        .iter()
+        .map(|m| (m.kind.clone(), m.subject.clone(), m.repair.is_some()))
         .collect()
 }
 
@@ -89,10 +97,7 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
     assert_eq!((figures.checked, figures.mismatched), (4, 3), "{run:#?}");
     assert_eq!(figures.repairable, 2);
     let found = mismatches(&mut control, run.id, ParityDimension::Orders).await;
-    let listed: BTreeSet<(String, String, bool)> = found
-        .iter()
-        .map(|m| (m.kind.clone(), m.subject.clone(), m.repair.is_some()))
-        .collect();
+    let listed = kinds(&found);
     assert_eq!(
         listed,
         BTreeSet::from([
@@ -124,19 +129,7 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
 
     // The dry run wrote nothing: no sale for the missing order, no job for the flow.
     assert!(sales_of(&double, missing).is_empty());
-    let jobs = match ask(
-        &mut control,
-        Request::ListJobs(JobQuery {
-            flow: Some(FlowKind::Orders),
-            limit: 100,
-            ..JobQuery::default()
-        }),
-    )
-    .await
-    {
-        Response::Jobs(page) => page.items,
-        other => panic!("unexpected answer: {other:?}"),
-    };
+    let jobs = live_jobs(&mut control, FlowKind::Orders).await;
     assert!(jobs.is_empty(), "{jobs:#?}");
     let cancels = double.calls("model.stock.shipment.out.cancel");
 
@@ -192,10 +185,7 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
     // sale stays open in Tryton, listed for a person now that the flow did what it can.
     let after = finished_run(&agent, &mut control, Request::Reconcile { dry_run: true }).await;
     let found = mismatches(&mut control, after.id, ParityDimension::Orders).await;
-    let listed: BTreeSet<(String, String, bool)> = found
-        .iter()
-        .map(|m| (m.kind.clone(), m.subject.clone(), m.repair.is_some()))
-        .collect();
+    let listed = kinds(&found);
     assert_eq!(
         listed,
         BTreeSet::from([
