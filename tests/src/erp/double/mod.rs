@@ -406,6 +406,19 @@ impl ErpDouble {
             .collect()
     }
 
+    /// Adds a bare sale (no lines, processing) for each Shopify order of `ids`, in one
+    /// transaction: booked orders for benchmarks, made in one pass.
+    pub fn seed_sales(&self, ids: &[u64]) {
+        self.with(|s| {
+            for id in ids {
+                s.records.create(
+                    "sale.sale",
+                    &obj(json!({"reference": format!("shopify:{id}"), "state": "processing", "lines": []})),
+                );
+            }
+        });
+    }
+
     /// Books a second sale carrying the same Shopify order (a copy of the first's
     /// reference, party and currency, no lines, in draft): what a second integration or a
     /// hand entry makes.
