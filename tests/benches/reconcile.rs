@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use plumb_common::protocol::{ParityDimension, Request, RunState};
 use plumb_tests::agent::{Control, cpu_ms};
-use plumb_tests::bench::status_kib;
+use plumb_tests::bench::{runtime, status_kib};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::reconcile::{ask, runs, start_agent};
 use plumb_tests::sandbox::orders::OrderSpec;
@@ -158,10 +158,5 @@ async fn reconcile() {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(reconcile());
+    runtime().block_on(reconcile());
 }
