@@ -12,6 +12,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use plumb_common::Timestamp;
+use plumb_common::protocol::{MismatchSelection, RunScope, RunTrigger};
 
 /// The work of one job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +24,19 @@ pub enum Work {
     Reconcile {
         /// Report only; write nothing.
         dry_run: bool,
+        /// How much it compares (payloads of earlier builds: a full run).
+        #[serde(default)]
+        scope: RunScope,
+        /// Why it runs (payloads of earlier builds: on demand).
+        #[serde(default)]
+        trigger: RunTrigger,
+    },
+    /// The repair of some of a finished reconciliation run's mismatches.
+    RepairMismatches {
+        /// The run.
+        run: u64,
+        /// Which of its mismatches.
+        selection: MismatchSelection,
     },
     /// Push every SKU x location whose target waits (the store's pending set) to Shopify.
     /// One job stands for the whole set, coalesced while pending, so pushes go out in
@@ -205,8 +219,15 @@ impl Work {
     pub fn kind(&self) -> String {
         match self {
             Work::ShopifyWebhook(delivery) => format!("shopify webhook {}", delivery.topic),
-            Work::Reconcile { dry_run: true } => "reconcile (dry run)".into(),
-            Work::Reconcile { dry_run: false } => "reconcile".into(),
+            Work::Reconcile { dry_run, scope, .. } => {
+                let scope = match scope {
+                    RunScope::Light => "light",
+                    RunScope::Full => "full",
+                };
+                let dry = if *dry_run { " (dry run)" } else { "" };
+                format!("reconcile {scope}{dry}")
+            }
+            Work::RepairMismatches { run, .. } => format!("repair mismatches of run {run}"),
             Work::InventoryPush => "inventory push".into(),
             Work::OrderSync { order, .. } => format!("order sync {order}"),
             Work::ProductSync { skus } => format!("product sync of {} SKUs", skus.len()),
@@ -231,10 +252,24 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_garbage() {
-        let work = Work::Reconcile { dry_run: true };
+        let work = Work::Reconcile {
+            dry_run: true,
+            scope: RunScope::Full,
+            trigger: RunTrigger::OnDemand,
+        };
         assert_eq!(Work::decode(&work.encode()).expect("decode"), work);
         assert!(Work::decode(b"{\"nope\":1}").is_err());
-        assert_eq!(work.kind(), "reconcile (dry run)");
+        assert_eq!(work.kind(), "reconcile full (dry run)");
+        // What earlier builds queued still decodes, as a full run asked for on demand.
+        let legacy = br#"{"reconcile":{"dry_run":false}}"#;
+        assert_eq!(
+            Work::decode(legacy).expect("decode"),
+            Work::Reconcile {
+                dry_run: false,
+                scope: RunScope::Full,
+                trigger: RunTrigger::OnDemand,
+            }
+        );
     }
 
     fn delivery(body: &[u8]) -> WebhookDelivery {

@@ -8,6 +8,7 @@
 //!   [`ErrorClass`]).
 //! - [`time`]: [`Timestamp`], milliseconds since the Unix epoch, the one time type on the
 //!   wire and in the store.
+//! - [`parity`]: reconciliation runs, their parity per dimension and their mismatches.
 //! - [`protocol`]: the versioned control protocol (handshake, requests, responses, events).
 //! - [`frame`]: length-prefixed framing of protocol messages on a byte stream, with a size
 //!   cap so a bad peer cannot make either side allocate without bound.
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod flow;
 pub mod frame;
 pub mod job;
+pub mod parity;
 pub mod protocol;
 pub mod time;
 

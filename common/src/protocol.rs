@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ErrorClass, FlowKind, JobId, JobState, Timestamp};
 
+pub use crate::parity::{
+    DimensionParity, KindCount, LatestParity, Mismatch, MismatchPage, MismatchQuery,
+    MismatchSelection, ParityDimension, ParityRun, ParityRunPage, ParityRunQuery, RunScope,
+    RunState, RunTrigger,
+};
+
 /// The protocol version this build speaks. Both sides must agree exactly.
 pub const PROTOCOL_VERSION: u32 = 3;
 
@@ -121,13 +127,27 @@ pub enum Request {
         /// The flow.
         flow: FlowKind,
     },
-    /// Queue a reconciliation run.
+    /// Queue a full reconciliation run; unless `dry_run`, it repairs every repairable
+    /// mismatch it finds.
     Reconcile {
-        /// Report what would be repaired without writing anything.
+        /// Report what would be repaired (each mismatch's `repair`) without writing it.
         dry_run: bool,
     },
     /// The inventory picture per SKU x location, in (SKU, location) order.
     ListInventory(InventoryQuery),
+    /// The latest finished report of every dimension that has one (since version 3).
+    ParityLatest,
+    /// Reconciliation runs, newest first (since version 3).
+    ListParityRuns(ParityRunQuery),
+    /// One run's mismatches, filtered by dimension and kind (since version 3).
+    ListMismatches(MismatchQuery),
+    /// Queue the repair of some of a finished run's mismatches (since version 3).
+    RepairMismatches {
+        /// The run.
+        run: u64,
+        /// Which of its mismatches.
+        selection: MismatchSelection,
+    },
 }
 
 impl Request {
@@ -139,8 +159,12 @@ impl Request {
             | Request::ListJobs(_)
             | Request::ListDeadLetters(_)
             | Request::ShowDeadLetter { .. }
-            | Request::ListInventory(_) => false,
+            | Request::ListInventory(_)
+            | Request::ParityLatest
+            | Request::ListParityRuns(_)
+            | Request::ListMismatches(_) => false,
             Request::RetryDeadLetters { .. }
+            | Request::RepairMismatches { .. }
             | Request::DiscardDeadLetters { .. }
             | Request::Pause { .. }
             | Request::Resume { .. }
@@ -225,6 +249,16 @@ pub enum Response {
     },
     /// For [`Request::ListInventory`].
     Inventory(InventoryPage),
+    /// For [`Request::ParityLatest`]: one entry per dimension that has a finished report,
+    /// in [`ParityDimension::ALL`] order.
+    ParityLatest {
+        /// The reports.
+        dimensions: Vec<LatestParity>,
+    },
+    /// For [`Request::ListParityRuns`].
+    ParityRuns(ParityRunPage),
+    /// For [`Request::ListMismatches`].
+    Mismatches(MismatchPage),
 }
 
 /// Why a request got no answer.
@@ -266,6 +300,9 @@ pub enum Event {
     Resync(StatusSnapshot),
     /// One SKU x location's inventory changed (ERP figure, Shopify figure or status).
     InventoryDelta(InventoryRow),
+    /// A reconciliation run started, finished or failed, or repairs were queued for its
+    /// mismatches (since version 3).
+    ParityRun(ParityRun),
 }
 
 /// Everything the overview shows, as of `taken_at`.

@@ -474,6 +474,8 @@ impl App {
                 self.changed_rows.push(i);
                 Vec::new()
             }
+            // The Parity view does not show runs yet.
+            Event::ParityRun(_) => Vec::new(),
         }
     }
 
@@ -619,7 +621,10 @@ impl App {
                 self.notice = Some(Notice { text, error: false });
                 Vec::new()
             }
-            (_, Response::Inventory(_)) => Vec::new(),
+            (_, Response::Inventory(_))
+            | (_, Response::ParityLatest { .. })
+            | (_, Response::ParityRuns(_))
+            | (_, Response::Mismatches(_)) => Vec::new(),
         }
     }
 
@@ -1023,6 +1028,10 @@ pub fn describe(request: &Request) -> String {
         Request::Reconcile { dry_run: true } => "reconcile (dry run)".into(),
         Request::Reconcile { dry_run: false } => "reconcile".into(),
         Request::ListInventory(_) => "list inventory".into(),
+        Request::ParityLatest => "parity".into(),
+        Request::ListParityRuns(_) => "list reconciliation runs".into(),
+        Request::ListMismatches(_) => "list mismatches".into(),
+        Request::RepairMismatches { run, .. } => format!("repair mismatches of run {run}"),
     }
 }
 

@@ -321,6 +321,9 @@ fn print_text(out: &mut dyn Write, response: &Response) -> std::io::Result<()> {
             Ok(())
         }
         Response::Inventory(page) => writeln!(out, "{} rows", page.items.len()),
+        Response::ParityLatest { dimensions } => writeln!(out, "{} dimensions", dimensions.len()),
+        Response::ParityRuns(page) => writeln!(out, "{} runs", page.items.len()),
+        Response::Mismatches(page) => writeln!(out, "{} mismatches", page.items.len()),
     }
 }
 

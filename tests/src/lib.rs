@@ -7,6 +7,7 @@
 //! - [`bench`]: what the benchmarks share (budget accounting, the naive loop, percentiles).
 //! - [`erp`]: order fixtures and the ERP double.
 //! - [`fulfilment`]: an order's fulfilments in the sandbox, and the wait until they settle.
+//! - [`reconcile`]: the reconciler over the control socket: runs, mismatches, waits.
 //! - [`sandbox`]: the Shopify sandbox, an Admin GraphQL API and webhook double that
 //!   behaves like Shopify (schema validation, cost and throttling, the 2026-04 contracts,
 //!   faults, signed webhooks with retries, orders); run in-process or as the
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod erp;
 pub mod fulfilment;
 pub mod inventory;
+pub mod reconcile;
 pub mod sandbox;
 pub mod shopify;
 pub mod tmux;

@@ -18,6 +18,7 @@ mod orders;
 mod ownership;
 mod products;
 mod reader;
+mod reconcile;
 mod remote;
 mod secret;
 mod values;
@@ -40,6 +41,7 @@ pub use locations::LocationMapping;
 pub use orders::OrdersConfig;
 pub use ownership::{Field, Owner, OwnershipMatrix};
 pub use products::{OnConflict, ProductsConfig};
+pub use reconcile::ReconcileConfig;
 pub use remote::{ErpConfig, ErpKind, ShopifyConfig, WebhookConfig};
 pub use secret::{Secret, SecretSource, SystemSecrets};
 
@@ -76,6 +78,8 @@ pub struct Config {
     pub products: ProductsConfig,
     /// `[alerts]`; `None`: no alerts are evaluated or sent.
     pub alerts: Option<AlertsConfig>,
+    /// `[reconcile]`.
+    pub reconcile: ReconcileConfig,
 }
 
 /// One thing wrong with the configuration.
@@ -220,6 +224,10 @@ impl Config {
         let alerts = document
             .table("alerts")
             .and_then(|r| AlertsConfig::read(r, source));
+        let reconcile = document
+            .table("reconcile")
+            .map(ReconcileConfig::read)
+            .unwrap_or_default();
         document.finish();
         Config {
             agent,
@@ -236,6 +244,7 @@ impl Config {
             fulfilment,
             products,
             alerts,
+            reconcile,
         }
     }
 }
@@ -429,6 +438,37 @@ components = [{ sku = "SET", quantity = 1 }, { sku = "MUG", quantity = 0 }]
             "{errors}"
         );
         assert!(errors.to_string().contains(r#""report""#), "{errors}");
+    }
+
+    #[test]
+    fn reconcile_keys_default_and_name_their_mistakes() {
+        let config = Config::from_toml_str("", &Provisioned).expect("empty is valid");
+        assert_eq!(config.reconcile, ReconcileConfig::default());
+        assert_eq!(
+            config.reconcile.light_interval,
+            std::time::Duration::from_secs(3600)
+        );
+        assert!(!config.reconcile.auto_repair);
+        let text = "[reconcile]\nlight_interval = \"2h\"\nfull_interval = \"1h\"\n\
+                    keep_runs = 0\nbulk_poll_interval = \"1ms\"\nauto_repair = \"yes\"\n\
+                    orders_window = \"10s\"\n";
+        let errors = Config::from_toml_str(text, &Provisioned).expect_err("invalid");
+        let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "reconcile.auto_repair",
+                "reconcile.keep_runs",
+                "reconcile.bulk_poll_interval",
+                "reconcile.orders_window",
+                "reconcile.full_interval",
+            ],
+            "{errors}"
+        );
+        assert!(
+            errors.to_string().contains("raise full_interval"),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use plumb_common::FlowKind;
 use plumb_common::frame::{FrameError, encode_frame, read_frame};
 use plumb_common::protocol::{
     ClientMessage, Event, MAX_FRAME_BYTES, PROTOCOL_VERSION, Request, RequestError,
-    RequestErrorKind, Response, ServerMessage, Welcome,
+    RequestErrorKind, Response, RunScope, RunState, RunTrigger, ServerMessage, Welcome,
 };
 
 use super::ControlContext;
@@ -259,8 +259,48 @@ impl Session {
             }
             Request::Pause { flow } => self.set_paused(flow, true).await?,
             Request::Resume { flow } => self.set_paused(flow, false).await?,
+            Request::ParityLatest => Response::ParityLatest {
+                dimensions: store.parity_latest().await?,
+            },
+            Request::ListParityRuns(query) => Response::ParityRuns(store.parity_runs(query).await?),
+            Request::ListMismatches(query) => Response::Mismatches(store.mismatches(query).await?),
+            Request::RepairMismatches { run, selection } => {
+                match store.parity_run(run).await? {
+                    Some(found) if found.state == RunState::Done => {}
+                    Some(_) => {
+                        return Err(RequestError {
+                            kind: RequestErrorKind::BadRequest,
+                            message: format!(
+                                "run {run} has not finished: repair from a finished run"
+                            ),
+                        });
+                    }
+                    None => {
+                        return Err(RequestError {
+                            kind: RequestErrorKind::NotFound,
+                            message: format!(
+                                "no reconciliation run {run} (runs beyond reconcile.keep_runs are removed)"
+                            ),
+                        });
+                    }
+                }
+                let work = Work::RepairMismatches { run, selection };
+                let job = NewJob {
+                    flow: FlowKind::Reconcile,
+                    payload_kind: work.kind(),
+                    payload: work.encode(),
+                    options: EnqueueOptions::default(),
+                };
+                let enqueued = store.write(move |ctx| ctx.enqueue(job, now)).await?;
+                tracing::info!(run, job = %enqueued.id, "repair of mismatches queued from the control socket");
+                Response::Queued { job: enqueued.id }
+            }
             Request::Reconcile { dry_run } => {
-                let work = Work::Reconcile { dry_run };
+                let work = Work::Reconcile {
+                    dry_run,
+                    scope: RunScope::Full,
+                    trigger: RunTrigger::OnDemand,
+                };
                 let job = NewJob {
                     flow: FlowKind::Reconcile,
                     payload_kind: work.kind(),

@@ -72,6 +72,13 @@ pub trait Erp: Send + Sync + std::fmt::Debug + 'static {
         shopify_order_id: u64,
     ) -> BoxFuture<'_, Result<Option<BookedOrder>, ErpError>>;
 
+    /// Every sale booked for one of `shopify_order_ids` (reconciliation): several for one
+    /// id are a duplicate, none means the order is missing. Cancelled sales included.
+    fn sales_orders_for<'a>(
+        &'a self,
+        shopify_order_ids: &'a [u64],
+    ) -> BoxFuture<'a, Result<Vec<BookedSale>, ErpError>>;
+
     /// Cancels the order booked for a Shopify order id. Unknown order: `ErpError::Missing`.
     fn cancel_sales_order(
         &self,

@@ -243,6 +243,24 @@ pub struct BookedOrder {
     pub total: Decimal,
 }
 
+/// A sale booked for a Shopify order, as reconciliation lists them: its state and totals,
+/// without its lines. Two for one Shopify order are a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedSale {
+    /// Shopify's order id (from the document's reference).
+    pub shopify_order_id: u64,
+    /// The ERP's id for the document.
+    pub erp_id: String,
+    /// The ERP's document number, when it has given one.
+    pub number: Option<String>,
+    /// State.
+    pub state: OrderState,
+    /// Tax.
+    pub tax: Decimal,
+    /// Total.
+    pub total: Decimal,
+}
+
 /// What cancelling an order did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

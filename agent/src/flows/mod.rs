@@ -13,6 +13,7 @@ mod locks;
 pub mod orders;
 pub mod polling;
 pub mod products;
+pub mod reconcile;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub use fulfilment::FulfilmentHandler;
 pub use inventory::InventoryHandler;
 pub use orders::OrdersHandler;
 pub use products::ProductsHandler;
+pub use reconcile::ReconcileHandler;
 
 /// What every flow works with. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -65,6 +67,10 @@ pub fn handlers(context: &FlowContext) -> Vec<(FlowKind, Arc<dyn Handler>)> {
         (
             FlowKind::Products,
             Arc::new(ProductsHandler::new(context.clone())),
+        ),
+        (
+            FlowKind::Reconcile,
+            Arc::new(ReconcileHandler::new(context.clone())),
         ),
     ]
 }
@@ -130,6 +136,13 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
             erp.clone(),
             shutdown.clone(),
         ));
+    }
+    if context.shopify.is_some()
+        && context.erp.is_some()
+        && context.config.reconcile.enabled
+        && context.config.flows.get(FlowKind::Reconcile).enabled
+    {
+        tasks.spawn(reconcile::schedule::run(context.clone(), shutdown.clone()));
     }
     if let Some(shopify) = &context.shopify
         && context.config.flows.get(FlowKind::Orders).enabled

@@ -28,11 +28,13 @@
 //! - [`money`]: decimal money and shared shapes.
 //! - [`webhooks`]: checking and repairing the app's webhook subscriptions.
 //! - [`bulk`], [`jsonl`]: bulk operations and their streamed JSONL results.
+//! - [`catalog`]: the catalogue's inventory items as reconciliation reads them (bulk).
 //! - [`mapping`]: SKU <-> variant <-> inventory item, cached in the store.
 //! - [`pagination`]: cursor pagination.
 
 pub mod bucket;
 pub mod bulk;
+pub mod catalog;
 pub mod client;
 pub mod documents;
 pub mod error;
@@ -53,6 +55,7 @@ pub mod webhooks;
 
 pub use bucket::CostBucket;
 pub use bulk::BulkOperation;
+pub use catalog::CatalogItem;
 pub use client::{ClientStats, ShopifyClient, ShopifyClientConfig, TokenStatus};
 pub use error::ShopifyError;
 pub use fulfillment::{

@@ -11,6 +11,8 @@
 //!   records it, and a drop found on a stale compare-and-swap lowers it before the retry.
 //! - Every change of a record publishes [`Event::InventoryDelta`] after the commit.
 
+use std::collections::HashMap;
+
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
@@ -462,6 +464,34 @@ impl WriteCtx<'_> {
 }
 
 impl Store {
+    /// Per (SKU, location), the units the target holds back beyond the ERP's figure:
+    /// order lines Shopify sold that the ERP has not imported, plus units held since a
+    /// stale compare-and-swap. Only pairs holding some back. The reconciler applies them
+    /// as [`WriteCtx::set_inventory_target`] does, so both compute the same target.
+    pub async fn inventory_withheld(&self) -> Result<HashMap<(String, u64), i64>, StoreError> {
+        self.read(move |txn| {
+            let mut withheld: HashMap<(String, u64), i64> = HashMap::new();
+            let totals = txn.open_table(super::schema::UNIMPORTED_TOTALS)?;
+            for entry in totals.iter()? {
+                let (key, units) = entry?;
+                let (sku, location) = key.value();
+                withheld.insert((sku.to_owned(), location), units.value());
+            }
+            let table = txn.open_table(INVENTORY)?;
+            for entry in table.iter()? {
+                let (key, bytes) = entry?;
+                let record = decode(bytes.value())?;
+                if record.held > 0 {
+                    let (sku, location) = key.value();
+                    let units = withheld.entry((sku.to_owned(), location)).or_default();
+                    *units = units.saturating_add(record.held);
+                }
+            }
+            Ok(withheld)
+        })
+        .await
+    }
+
     /// Up to `limit` pairs waiting to be pushed, in (SKU, location) order.
     pub async fn pending_pushes(&self, limit: usize) -> Result<Vec<PendingPush>, StoreError> {
         self.read(move |txn| {

@@ -26,6 +26,7 @@
 //! - [`fulfilment`]: the ERP shipments Shopify has as fulfilments.
 //! - [`products`]: the product fields Shopify last agreed with the ERP on.
 //! - [`alerts`]: alert incidents and the outbox of their messages.
+//! - [`parity`]: the reconciler's runs, their mismatches, the latest run per dimension.
 //! - [`stats`]: the in-memory counters the console shows, kept by the writer.
 //! - [`writer`]: the writer thread and its batching.
 
@@ -34,6 +35,7 @@ mod fulfilment;
 mod inventory;
 mod mapping;
 mod orders;
+mod parity;
 mod products;
 mod queue;
 mod read;

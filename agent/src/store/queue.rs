@@ -767,7 +767,7 @@ impl WriteCtx<'_> {
         Ok(!newer_known)
     }
 
-    fn next_id(&mut self, counter: &str) -> Result<u64, StoreError> {
+    pub(super) fn next_id(&mut self, counter: &str) -> Result<u64, StoreError> {
         let id = self.t.meta.get(counter)?.map_or(1, |v| v.value());
         self.t.meta.insert(counter, id + 1)?;
         Ok(id)

@@ -87,6 +87,16 @@ pub const INCIDENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("inc
 /// Message id -> [`super::alerts::AlertMessage`]: alert messages not yet accepted by the
 /// endpoint, delivered in id order. Since version 6.
 pub const ALERT_OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("alert_outbox");
+/// Run id -> [`plumb_common::parity::ParityRun`]: the reconciliation runs, kept for
+/// `reconcile.keep_runs`. Since version 6.
+pub const PARITY_RUNS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("parity_runs");
+/// (run id, mismatch id) -> [`plumb_common::parity::Mismatch`]: what each run found.
+/// Since version 6.
+pub const PARITY_MISMATCHES: TableDefinition<'_, (u64, u64), &[u8]> =
+    TableDefinition::new("parity_mismatches");
+/// Dimension code -> the latest finished run that compared it: the cheap read behind the
+/// console's Parity view and the "parity below" alert rule. Since version 6.
+pub const PARITY_LATEST: TableDefinition<'_, u8, u64> = TableDefinition::new("parity_latest");
 
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_NEXT_JOB_ID: &str = "next_job_id";
@@ -94,6 +104,7 @@ pub const META_COMPLETED_TOTAL: &str = "completed_total";
 pub const META_NEXT_AUDIT_ID: &str = "next_audit_id";
 pub const META_NEXT_INCIDENT_ID: &str = "next_incident_id";
 pub const META_NEXT_ALERT_MESSAGE_ID: &str = "next_alert_message_id";
+pub const META_NEXT_PARITY_RUN: &str = "next_parity_run";
 
 /// Creates every table and records the schema version, in the caller's transaction, so a
 /// store is either fully initialised or untouched. Refuses a file written by a newer build.
@@ -112,8 +123,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
         Some(version) if version == SCHEMA_VERSION => {}
         // Version 0 (a new file) and every older version (1 lacked the inventory tables, 2
         // the orders ledger, 3 the orders awaiting a stock poll, 4 the fulfilments ledger, 5
-        // the products' synced fields, the alert incidents and their outbox): create what is
-        // missing.
+        // the products' synced fields, the alert incidents and their outbox, the
+        // reconciliation runs, their mismatches and the latest run per dimension): create
+        // what is missing.
         _ => {}
     }
     txn.open_table(JOBS)?;
@@ -142,6 +154,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(PRODUCTS_SYNCED)?;
     txn.open_table(INCIDENTS)?;
     txn.open_table(ALERT_OUTBOX)?;
+    txn.open_table(PARITY_RUNS)?;
+    txn.open_table(PARITY_MISMATCHES)?;
+    txn.open_table(PARITY_LATEST)?;
     let mut meta = txn.open_table(META)?;
     meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
     for key in [
@@ -149,6 +164,7 @@ pub fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
         META_NEXT_AUDIT_ID,
         META_NEXT_INCIDENT_ID,
         META_NEXT_ALERT_MESSAGE_ID,
+        META_NEXT_PARITY_RUN,
     ] {
         if meta.get(key)?.is_none() {
             meta.insert(key, 1)?;

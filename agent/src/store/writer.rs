@@ -16,8 +16,8 @@ use plumb_common::{FlowKind, JobId, Timestamp};
 use super::schema::{
     ALERT_OUTBOX, AUDIT, COALESCE, CURSORS, DEAD, DEDUP, DEDUP_EXPIRY, DONE, DONE_BY_TIME,
     FULFILMENTS, INCIDENTS, INVENTORY, INVENTORY_DIRTY, ITEM_SKUS, JOBS, LEASES, META, ORDERS,
-    ORDERS_AWAITING_STOCK, PAUSED, PAYLOADS, PENDING, PRODUCTS_SYNCED, SHOPIFY_LEVELS,
-    SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
+    ORDERS_AWAITING_STOCK, PARITY_LATEST, PARITY_MISMATCHES, PARITY_RUNS, PAUSED, PAYLOADS,
+    PENDING, PRODUCTS_SYNCED, SHOPIFY_LEVELS, SKU_MAPPINGS, UNIMPORTED_LINES, UNIMPORTED_TOTALS,
 };
 use super::stats::Stats;
 use super::{StoreError, StoreSettings};
@@ -154,6 +154,9 @@ pub struct Tables<'txn> {
     pub products_synced: Table<'txn, &'static str, &'static [u8]>,
     pub incidents: Table<'txn, u64, &'static [u8]>,
     pub alert_outbox: Table<'txn, u64, &'static [u8]>,
+    pub parity_runs: Table<'txn, u64, &'static [u8]>,
+    pub parity_mismatches: Table<'txn, (u64, u64), &'static [u8]>,
+    pub parity_latest: Table<'txn, u8, u64>,
 }
 
 /// What an operation sees: the open tables, and where it records its changes.
@@ -208,6 +211,9 @@ impl<'txn> WriteCtx<'txn> {
                 products_synced: txn.open_table(PRODUCTS_SYNCED)?,
                 incidents: txn.open_table(INCIDENTS)?,
                 alert_outbox: txn.open_table(ALERT_OUTBOX)?,
+                parity_runs: txn.open_table(PARITY_RUNS)?,
+                parity_mismatches: txn.open_table(PARITY_MISMATCHES)?,
+                parity_latest: txn.open_table(PARITY_LATEST)?,
             },
             changes: Vec::new(),
             work_ready: false,

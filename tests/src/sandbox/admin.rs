@@ -211,6 +211,14 @@ impl Admin {
         level.updated_at = Some(time);
     }
 
+    /// Sets whether `item` tracks its quantity (setup, or a merchant's edit not announced).
+    pub fn set_tracked(&self, item: u64, tracked: bool) {
+        let mut state = self.shared.lock_state();
+        if let Some(item) = state.items.get_mut(&item) {
+            item.tracked = tracked;
+        }
+    }
+
     /// Sets any stored quantity of a level directly (setup; no announcement).
     pub fn set_quantity(
         &self,

@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{
-    BookedOrder, CancelOutcome, Cursor, Erp, ErpError, ErpHealth, ProductChanges, ProductRecord,
-    Refund, RefundRef, SalesOrder, SalesOrderRef, Selection, ShipmentChanges, StockChanges,
-    StockLevel, Warehouse,
+    BookedOrder, BookedSale, CancelOutcome, Cursor, Erp, ErpError, ErpHealth, ProductChanges,
+    ProductRecord, Refund, RefundRef, SalesOrder, SalesOrderRef, Selection, ShipmentChanges,
+    StockChanges, StockLevel, Warehouse,
 };
 use crate::config::ErpConfig;
 use crate::worker::BoxFuture;
@@ -187,6 +187,13 @@ impl Erp for Tryton {
         shopify_order_id: u64,
     ) -> BoxFuture<'_, Result<Option<BookedOrder>, ErpError>> {
         Box::pin(sales::read(self, sales::order_key(shopify_order_id)))
+    }
+
+    fn sales_orders_for<'a>(
+        &'a self,
+        shopify_order_ids: &'a [u64],
+    ) -> BoxFuture<'a, Result<Vec<BookedSale>, ErpError>> {
+        Box::pin(sales::for_orders(self, shopify_order_ids))
     }
 
     fn cancel_sales_order(

@@ -45,41 +45,63 @@ pub(super) async fn search(
     fields: Value,
     extra: Option<&Map<String, Value>>,
 ) -> Result<Vec<Map<String, Value>>, ErpError> {
+    let mut rows = Vec::new();
+    search_pages(tryton, filter, skus, fields, extra, |page| {
+        rows.extend(page);
+        Ok(())
+    })
+    .await?;
+    Ok(rows)
+}
+
+/// Like [`search`], handing each answer's rows to `each` as it comes, so a caller that
+/// keeps less than the rows (typed records) never holds the whole catalogue as JSON.
+async fn search_pages(
+    tryton: &Tryton,
+    filter: &[Value],
+    skus: Selection<'_>,
+    fields: Value,
+    extra: Option<&Map<String, Value>>,
+    mut each: impl FnMut(Vec<Map<String, Value>>) -> Result<(), ErpError>,
+) -> Result<(), ErpError> {
     let session = &tryton.session;
     let domain = |sku: Value| {
         let mut domain = filter.to_vec();
         domain.push(sku);
         Value::Array(domain)
     };
-    let mut rows = Vec::new();
     match skus {
-        Selection::All => loop {
-            let page = Page {
-                offset: rows.len(),
-                limit: Some(READ_BATCH),
-                ..Page::by_id()
-            };
-            let domain = domain(json!(["suffix_code", "!=", null]));
-            let batch = search_read(
-                session,
-                "product.product",
-                domain,
-                page,
-                fields.clone(),
-                extra,
-            )
-            .await?;
-            let count = batch.len();
-            rows.extend(batch);
-            if count < READ_BATCH {
-                break;
+        Selection::All => {
+            let mut offset = 0;
+            loop {
+                let page = Page {
+                    offset,
+                    limit: Some(READ_BATCH),
+                    ..Page::by_id()
+                };
+                let domain = domain(json!(["suffix_code", "!=", null]));
+                let batch = search_read(
+                    session,
+                    "product.product",
+                    domain,
+                    page,
+                    fields.clone(),
+                    extra,
+                )
+                .await?;
+                let count = batch.len();
+                offset += count;
+                each(batch)?;
+                if count < READ_BATCH {
+                    break;
+                }
             }
-        },
+        }
         Selection::Skus(skus) => {
             let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
             for chunk in names.chunks(READ_BATCH) {
                 let domain = domain(json!(["suffix_code", "in", chunk]));
-                rows.extend(
+                each(
                     search_read(
                         session,
                         "product.product",
@@ -89,44 +111,49 @@ pub(super) async fn search(
                         extra,
                     )
                     .await?,
-                );
+                )?;
             }
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
-/// Products with a SKU, all or the selected ones.
+/// Products with a SKU, all or the selected ones. Each answer is turned into records as
+/// it arrives (100,000 products as JSON rows would be a few hundred MB; as records, a
+/// tenth of that).
 pub async fn read(tryton: &Tryton, skus: Selection<'_>) -> Result<Vec<ProductRecord>, ErpError> {
     let extra = context(json!({"active_test": false}));
-    let rows = search(tryton, &[], skus, json!(FIELDS), Some(&extra)).await?;
-    let ids: Vec<i64> = rows
-        .iter()
-        .map(|row| to_id(field(row, "id")))
-        .collect::<Result<_, _>>()?;
-    let barcodes = barcodes(tryton, &ids).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let Some(sku) = to_sku(field(row, "suffix_code")) else {
-            continue;
-        };
-        let id = to_id(field(row, "id"))?;
-        let price = to_decimal_or_zero(related(row, "template.list_price"))?;
-        // Tryton shows an unset cost price as 0: no value, not a cost to copy.
-        let cost = match field(row, "cost_price") {
-            Value::Null => None,
-            value => Some(to_decimal(value)?).filter(|c| !c.is_zero()),
-        };
-        out.push(ProductRecord {
-            sku,
-            erp_id: id.to_string(),
-            title: to_text(field(row, "name")).unwrap_or_default(),
-            price,
-            compare_at_price: None,
-            cost,
-            barcode: barcodes.get(&id).cloned(),
-            active: field(row, "active").as_bool().unwrap_or(true),
-        });
+    let mut out = Vec::new();
+    search_pages(tryton, &[], skus, json!(FIELDS), Some(&extra), |rows| {
+        out.reserve(rows.len());
+        for row in &rows {
+            let Some(sku) = to_sku(field(row, "suffix_code")) else {
+                continue;
+            };
+            out.push(ProductRecord {
+                sku,
+                erp_id: to_id(field(row, "id"))?.to_string(),
+                title: to_text(field(row, "name")).unwrap_or_default(),
+                price: to_decimal_or_zero(related(row, "template.list_price"))?,
+                compare_at_price: None,
+                // Tryton shows an unset cost price as 0: no value, not a cost to copy.
+                cost: match field(row, "cost_price") {
+                    Value::Null => None,
+                    value => Some(to_decimal(value)?).filter(|c| !c.is_zero()),
+                },
+                barcode: None,
+                active: field(row, "active").as_bool().unwrap_or(true),
+            });
+        }
+        Ok(())
+    })
+    .await?;
+    let ids: Vec<i64> = out.iter().filter_map(|p| p.erp_id.parse().ok()).collect();
+    let mut barcodes = barcodes(tryton, &ids).await?;
+    for product in &mut out {
+        if let Ok(id) = product.erp_id.parse::<i64>() {
+            product.barcode = barcodes.remove(&id);
+        }
     }
     Ok(out)
 }

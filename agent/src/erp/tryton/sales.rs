@@ -21,8 +21,8 @@ use super::values::{
     date, decimal, field, related, to_decimal_or_zero, to_id, to_ids, to_sku, to_text,
 };
 use crate::erp::{
-    Address, BookedLine, BookedOrder, CancelOutcome, Customer, ErpError, OrderState, SalesOrder,
-    SalesOrderRef, TaxLine,
+    Address, BookedLine, BookedOrder, BookedSale, CancelOutcome, Customer, ErpError, OrderState,
+    SalesOrder, SalesOrderRef, TaxLine,
 };
 
 /// The `reference` of the sale booked for a Shopify order.
@@ -552,6 +552,44 @@ pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, E
         tax: to_decimal_or_zero(field(row, "tax_amount"))?,
         total: to_decimal_or_zero(field(row, "total_amount"))?,
     }))
+}
+
+/// References asked for in one search (a short request, one page of answers).
+const REFERENCES_PER_SEARCH: usize = 500;
+
+/// Every sale whose reference is the order key of one of `ids`, in id order.
+pub async fn for_orders(tryton: &Tryton, ids: &[u64]) -> Result<Vec<BookedSale>, ErpError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(REFERENCES_PER_SEARCH) {
+        let keys: Vec<String> = chunk.iter().map(|id| order_key(*id)).collect();
+        let rows = search_read(
+            &tryton.session,
+            "sale.sale",
+            json!([["reference", "in", keys]]),
+            Page::by_id(),
+            json!(["reference", "number", "state", "tax_amount", "total_amount"]),
+            None,
+        )
+        .await?;
+        for row in &rows {
+            let reference = to_text(field(row, "reference")).unwrap_or_default();
+            let Some(shopify_order_id) = reference
+                .strip_prefix("shopify:")
+                .and_then(|n| n.parse().ok())
+            else {
+                continue;
+            };
+            found.push(BookedSale {
+                shopify_order_id,
+                erp_id: to_id(field(row, "id"))?.to_string(),
+                number: to_text(field(row, "number")),
+                state: order_state(&to_text(field(row, "state")).unwrap_or_default()),
+                tax: to_decimal_or_zero(field(row, "tax_amount"))?,
+                total: to_decimal_or_zero(field(row, "total_amount"))?,
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// Cancels the order. A sale not yet processing is cancelled outright; a processing one

@@ -479,6 +479,38 @@ impl ErpDouble {
             .collect()
     }
 
+    /// Adds a bare sale (no lines, processing) for each Shopify order of `ids`, in one
+    /// transaction: booked orders for benchmarks, made in one pass.
+    pub fn seed_sales(&self, ids: &[u64]) {
+        self.with(|s| {
+            for id in ids {
+                s.records.create(
+                    "sale.sale",
+                    &obj(json!({"reference": format!("shopify:{id}"), "state": "processing", "lines": []})),
+                );
+            }
+        });
+    }
+
+    /// Books a second sale carrying the same Shopify order (a copy of the first's
+    /// reference, party and currency, no lines, in draft): what a second integration or a
+    /// hand entry makes.
+    pub fn duplicate_sale(&self, shopify_order_id: u64) {
+        let reference = format!("shopify:{shopify_order_id}");
+        self.with(|s| {
+            let mut copy = s
+                .records
+                .all("sale.sale")
+                .find(|r| r.get("reference").and_then(Value::as_str) == Some(reference.as_str()))
+                .cloned()
+                .unwrap_or_else(|| panic!("no sale {reference} in the double"));
+            copy.remove("id");
+            copy.insert("lines".to_owned(), json!([]));
+            copy.insert("state".to_owned(), json!("draft"));
+            s.records.create("sale.sale", &copy);
+        });
+    }
+
     /// Ships the order's shipment with a carrier and tracking number (reserve to done).
     pub fn ship(&self, shopify_order_id: u64, tracking: &str) {
         let mut shared = lock(&self.shared);

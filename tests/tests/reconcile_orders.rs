@@ -1,0 +1,204 @@
+//! The orders dimension end to end: the real `plumbd` between the Shopify sandbox and the
+//! ERP double. Orders are booked through the orders flow (webhooks delivered by the test);
+//! then one order never reaches the agent, one is cancelled in Shopify with the webhook
+//! lost, and one gets a second sale in the ERP. A dry run must find exactly those three and
+//! write nothing; a repairing run books the missing one and cancels what Tryton lets it
+//! cancel of the other, through the orders flow's own sync jobs.
+
+use std::collections::BTreeSet;
+
+use plumb_common::FlowKind;
+use plumb_common::protocol::{Mismatch, ParityDimension, Request, Response};
+use plumb_tests::agent::{Control, WEBHOOK_SECRET};
+use plumb_tests::erp::double::ErpDouble;
+use plumb_tests::reconcile::{
+    ask, eventually, finished_run, flow_idle, live_jobs, mismatches, shop, start_agent,
+};
+use plumb_tests::sandbox::orders::OrderSpec;
+use plumb_tests::sandbox::payloads;
+use plumb_tests::webhooks::{Delivery, Sender};
+use rust_decimal::Decimal;
+
+const SKU: &str = "MUG-1";
+
+fn sales_of(double: &ErpDouble, order: u64) -> Vec<String> {
+    let reference = format!("shopify:{order}");
+    double
+        .sales()
+        .into_iter()
+        .filter(|sale| sale.reference == reference)
+        .map(|sale| sale.state)
+        .collect()
+}
+
+/// (kind, order, repairable) of each mismatch.
+fn kinds(found: &[Mismatch]) -> BTreeSet<(String, String, bool)> {
+    found
+        .iter()
+        .map(|m| (m.kind.clone(), m.subject.clone(), m.repair.is_some()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
+    let (sandbox, locations) = shop(&["East"]).await;
+    let east = locations[0];
+    let admin = sandbox.admin();
+    let product = admin.add_product("Mug", &[(SKU, Decimal::new(1250, 2))]);
+    let variant = product.variants[0].variant_id;
+    admin.stock(product.variants[0].inventory_item_id, east, 100);
+    let double = ErpDouble::start().await;
+    double.add_product(SKU, "Mug", "12.50", None);
+    double.set_stock(SKU, "WH-EAST", 100);
+    // The backfill's first poll only sets its cursor; the next is an hour away, so only
+    // the reconciler finds what the webhooks missed.
+    let extra = "\n[queue]\nbackoff_base = \"100ms\"\nbackoff_cap = \"1s\"\n\
+                 [flows.inventory]\nenabled = false\n[flows.fulfilment]\nenabled = false\n\
+                 [orders]\nbackfill_interval = \"1h\"\n\
+                 [reconcile]\nenabled = false\nbulk_poll_interval = \"100ms\"\n";
+    let (_dir, agent) = start_agent(&sandbox, &double.settings(), &[("WH-EAST", east)], extra);
+    let sender = Sender::new(&agent.webhook_address, WEBHOOK_SECRET.as_bytes());
+    let place = || {
+        admin
+            .place_order(&OrderSpec {
+                lines: vec![(variant, 1)],
+                location_id: Some(east),
+                email: "buyer@example.com".to_owned(),
+                paid: true,
+            })
+            .expect("place")
+    };
+    let (agreed, missing, cancelled, duplicated) = (place(), place(), place(), place());
+    for order in [agreed, cancelled, duplicated] {
+        let body = admin.with_state(|state| payloads::order(state, order, "orders/create"));
+        let status = sender
+            .send(&Delivery {
+                topic: "orders/create".to_owned(),
+                event_id: format!("create-{order}"),
+                body: serde_json::to_vec(&body).expect("json"),
+            })
+            .await
+            .expect("deliver");
+        assert_eq!(status, 200);
+        eventually(&agent, "the order booked", || async {
+            (sales_of(&double, order).len() == 1).then_some(())
+        })
+        .await;
+    }
+    flow_idle(&agent, FlowKind::Orders).await;
+    admin.cancel_order(cancelled, false).expect("cancel");
+    double.duplicate_sale(duplicated);
+
+    let mut control = Control::connect(&agent.socket(), false)
+        .await
+        .expect("control");
+    let run = finished_run(&agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    let figures = run.dimension(ParityDimension::Orders).expect("orders");
+    assert_eq!((figures.checked, figures.mismatched), (4, 3), "{run:#?}");
+    assert_eq!(figures.repairable, 2);
+    let found = mismatches(&mut control, run.id, ParityDimension::Orders).await;
+    let listed = kinds(&found);
+    assert_eq!(
+        listed,
+        BTreeSet::from([
+            ("missing_in_erp".to_owned(), missing.to_string(), true),
+            ("state_mismatch".to_owned(), cancelled.to_string(), true),
+            (
+                "duplicated_in_erp".to_owned(),
+                duplicated.to_string(),
+                false
+            ),
+        ]),
+        "{found:#?}"
+    );
+    let state = found
+        .iter()
+        .find(|m| m.kind == "state_mismatch")
+        .expect("state");
+    assert!(
+        state
+            .shopify
+            .as_deref()
+            .is_some_and(|s| s.starts_with("cancelled, updated ")),
+        "{state:#?}"
+    );
+    assert!(
+        state.erp.as_deref().is_some_and(|e| e.ends_with(" open")),
+        "{state:#?}"
+    );
+
+    // The dry run wrote nothing: no sale for the missing order, no job for the flow.
+    assert!(sales_of(&double, missing).is_empty());
+    let jobs = live_jobs(&mut control, FlowKind::Orders).await;
+    assert!(jobs.is_empty(), "{jobs:#?}");
+    let cancels = double.calls("model.stock.shipment.out.cancel");
+
+    // Repair: the orders flow books the missing order and cancels the cancelled one (Tryton
+    // keeps a processing sale and cancels its shipment).
+    let repairing = finished_run(&agent, &mut control, Request::Reconcile { dry_run: false }).await;
+    assert_eq!(
+        repairing
+            .dimension(ParityDimension::Orders)
+            .map(|d| d.mismatched),
+        Some(3)
+    );
+    eventually(&agent, "the missing order booked", || async {
+        (sales_of(&double, missing).len() == 1).then_some(())
+    })
+    .await;
+    eventually(
+        &agent,
+        "the cancelled order's shipment cancelled",
+        || async { (double.calls("model.stock.shipment.out.cancel") == cancels + 1).then_some(()) },
+    )
+    .await;
+    flow_idle(&agent, FlowKind::Orders).await;
+    let stored = ask(
+        &mut control,
+        Request::ListMismatches(plumb_common::protocol::MismatchQuery {
+            run: Some(repairing.id),
+            dimension: Some(ParityDimension::Orders),
+            kind: None,
+            after: None,
+            limit: 10,
+        }),
+    )
+    .await;
+    let Response::Mismatches(page) = stored else {
+        panic!("unexpected answer: {stored:?}");
+    };
+    let repaired: BTreeSet<(String, bool)> = page
+        .items
+        .iter()
+        .map(|m| (m.kind.clone(), m.repaired))
+        .collect();
+    assert_eq!(
+        repaired,
+        BTreeSet::from([
+            ("missing_in_erp".to_owned(), true),
+            ("state_mismatch".to_owned(), true),
+            ("duplicated_in_erp".to_owned(), false),
+        ])
+    );
+
+    // After: the missing order is in; the duplicate is for a person; the cancelled order's
+    // sale stays open in Tryton, listed for a person now that the flow did what it can.
+    let after = finished_run(&agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    let found = mismatches(&mut control, after.id, ParityDimension::Orders).await;
+    let listed = kinds(&found);
+    assert_eq!(
+        listed,
+        BTreeSet::from([
+            ("state_mismatch".to_owned(), cancelled.to_string(), false),
+            (
+                "duplicated_in_erp".to_owned(),
+                duplicated.to_string(),
+                false
+            ),
+        ]),
+        "{found:#?}"
+    );
+    let figures = after.dimension(ParityDimension::Orders).expect("orders");
+    assert_eq!((figures.checked, figures.mismatched), (4, 2));
+    assert_eq!(figures.parity_percent, 50.0);
+}
