@@ -15,8 +15,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use plumb_common::protocol::{
     CauseCount, DeadLetterDetail, DeadLetterQuery, DeadLetterSelection, DeadLetterSummary, Event,
-    InventoryKey, InventoryQuery, InventoryRow, InventoryStatus, JobQuery, JobSummary, Request,
-    RequestError, Response, StatusSnapshot,
+    InventoryKey, InventoryQuery, InventoryRow, InventoryStatus, JobQuery, JobSummary,
+    LatestParity, Mismatch, MismatchQuery, MismatchSelection, ParityRun, ParityRunQuery, Request,
+    RequestError, Response, RunState, StatusSnapshot,
 };
 use plumb_common::{FlowKind, JobId, Timestamp};
 
@@ -25,6 +26,12 @@ use crate::keys::{self, Action, Key};
 
 /// Rows asked per page (the agent's cap).
 pub const PAGE: u32 = 1_000;
+
+/// Reconciliation runs the Parity view lists.
+const RUNS_SHOWN: u32 = 5;
+
+/// Mismatches of the latest run the console holds (the agent keeps them all, paged).
+const MISMATCHES_HELD: usize = 10_000;
 
 /// The console's views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,6 +213,14 @@ pub struct App {
     pub notice: Option<Notice>,
     /// The answer to the last reconcile request.
     pub reconcile: Option<Notice>,
+    /// The latest finished report of each dimension.
+    pub parity: Vec<LatestParity>,
+    /// The latest reconciliation runs, newest first.
+    pub runs: Vec<ParityRun>,
+    /// The mismatches of [`App::mismatch_run`], in the order found.
+    mismatches: Vec<Mismatch>,
+    /// The run the mismatches belong to.
+    pub mismatch_run: Option<u64>,
     /// Views whose visible rows must be rebuilt before the next frame.
     stale: Vec<View>,
     /// Inventory rows changed by deltas since the last frame (placed one by one).
@@ -241,6 +256,10 @@ impl App {
             page: Cell::new(10),
             notice: None,
             reconcile: None,
+            parity: Vec::new(),
+            runs: Vec::new(),
+            mismatches: Vec::new(),
+            mismatch_run: None,
             stale: vec![
                 View::Overview,
                 View::Inventory,
@@ -311,6 +330,44 @@ impl App {
             .and_then(|i| self.dead.get(i))
     }
 
+    /// The latest run's mismatches the console holds.
+    pub fn mismatches(&self) -> &[Mismatch] {
+        &self.mismatches
+    }
+
+    /// The selected mismatch, if any.
+    pub fn selected_mismatch(&self) -> Option<&Mismatch> {
+        self.selected_row(View::Parity)
+            .and_then(|i| self.mismatches.get(i))
+    }
+
+    /// Queues the repair of the selected mismatch, when it has one not queued yet.
+    fn repair_selected(&mut self) -> Vec<Effect> {
+        let (Some(run), Some(mismatch)) = (self.mismatch_run, self.selected_mismatch()) else {
+            return Vec::new();
+        };
+        let refusal = if mismatch.repair.is_none() {
+            Some("this mismatch needs a person: the normal write path cannot repair it")
+        } else if mismatch.repaired {
+            Some("a repair of this mismatch is already queued")
+        } else {
+            None
+        };
+        if let Some(text) = refusal {
+            self.notice = Some(Notice {
+                text: text.into(),
+                error: true,
+            });
+            return Vec::new();
+        }
+        vec![Effect::Send(Request::RepairMismatches {
+            run,
+            selection: MismatchSelection::Ids {
+                ids: vec![mismatch.id],
+            },
+        })]
+    }
+
     /// The first row to draw for a list of `height` rows in `view`, keeping the selection
     /// on screen; remembered so scrolling moves the window only when it must.
     pub fn scroll(&self, view: View, height: usize, len: usize) -> usize {
@@ -345,6 +402,7 @@ impl App {
             View::Inventory,
             View::Queue,
             View::DeadLetters,
+            View::Parity,
         ] {
             let inventory = view == View::Inventory;
             // Many changes at once: one sort is cheaper than placing each.
@@ -382,6 +440,9 @@ impl App {
                 .collect(),
             View::Queue => (0..self.jobs.len())
                 .filter(|&i| matches(&filter, || job_text(&self.jobs[i])))
+                .collect(),
+            View::Parity => (0..self.mismatches.len())
+                .filter(|&i| matches(&filter, || mismatch_text(&self.mismatches[i])))
                 .collect(),
             _ => (0..self.dead.len())
                 .filter(|&i| matches(&filter, || dead_text(&self.dead[i])))
@@ -446,11 +507,13 @@ impl App {
 
     /// Everything to ask after (re)connecting.
     fn reload(&self) -> Vec<Effect> {
-        vec![
+        let mut effects = vec![
             Effect::Send(inventory_page(None)),
             Effect::Send(dead_letters_request()),
             Effect::Send(jobs_request()),
-        ]
+        ];
+        effects.extend(parity_requests());
+        effects
     }
 
     fn on_event(&mut self, event: Event) -> Vec<Effect> {
@@ -474,8 +537,23 @@ impl App {
                 self.changed_rows.push(i);
                 Vec::new()
             }
-            // The Parity view does not show runs yet.
-            Event::ParityRun(_) => Vec::new(),
+            Event::ParityRun(run) => {
+                let finished = run.state != RunState::Running;
+                match self.runs.iter_mut().find(|r| r.id == run.id) {
+                    Some(known) => *known = run,
+                    None => {
+                        self.runs.insert(0, run);
+                        self.runs.sort_by_key(|r| std::cmp::Reverse(r.id));
+                        self.runs.truncate(RUNS_SHOWN as usize);
+                    }
+                }
+                // A finished run (or repairs queued) changes the reports and mismatches.
+                if finished {
+                    parity_requests()
+                } else {
+                    Vec::new()
+                }
+            }
         }
     }
 
@@ -607,6 +685,15 @@ impl App {
                 });
                 Vec::new()
             }
+            (Request::RepairMismatches { run, .. }, Response::Queued { job }) => {
+                let text = format!("repair of run {run}'s mismatch queued as job {job}");
+                self.reconcile = Some(Notice {
+                    text: text.clone(),
+                    error: false,
+                });
+                self.notice = Some(Notice { text, error: false });
+                Vec::new()
+            }
             (request, Response::Queued { job }) => {
                 let dry = matches!(request, Request::Reconcile { dry_run: true });
                 let text = format!(
@@ -621,10 +708,30 @@ impl App {
                 self.notice = Some(Notice { text, error: false });
                 Vec::new()
             }
-            (_, Response::Inventory(_))
-            | (_, Response::ParityLatest { .. })
-            | (_, Response::ParityRuns(_))
-            | (_, Response::Mismatches(_)) => Vec::new(),
+            (_, Response::Inventory(_)) => Vec::new(),
+            (_, Response::ParityLatest { dimensions }) => {
+                self.parity = dimensions;
+                Vec::new()
+            }
+            (_, Response::ParityRuns(page)) => {
+                self.runs = page.items;
+                Vec::new()
+            }
+            (request, Response::Mismatches(page)) => {
+                let first = matches!(&request, Request::ListMismatches(q) if q.after.is_none());
+                if first {
+                    self.mismatches.clear();
+                }
+                self.mismatch_run = page.run;
+                self.mismatches.extend(page.items);
+                self.touch(View::Parity);
+                match page.next {
+                    Some(after) if self.mismatches.len() < MISMATCHES_HELD => {
+                        vec![Effect::Send(mismatch_page(Some(after)))]
+                    }
+                    _ => Vec::new(),
+                }
+            }
         }
     }
 
@@ -841,6 +948,7 @@ impl App {
             Action::ReconcileDryRun => {
                 return vec![Effect::Send(Request::Reconcile { dry_run: true })];
             }
+            Action::RepairMismatch => return self.repair_selected(),
         }
         Vec::new()
     }
@@ -978,6 +1086,13 @@ fn job_text(job: &JobSummary) -> String {
     )
 }
 
+fn mismatch_text(mismatch: &Mismatch) -> String {
+    format!(
+        "{} {} {} {}",
+        mismatch.dimension, mismatch.kind, mismatch.subject, mismatch.detail
+    )
+}
+
 fn dead_text(letter: &DeadLetterSummary) -> String {
     format!(
         "{} {} {} {}",
@@ -1059,6 +1174,27 @@ fn dead_letters_request() -> Request {
         limit: PAGE,
         ..DeadLetterQuery::default()
     })
+}
+
+/// The first (or the next) page of the latest run's mismatches.
+fn mismatch_page(after: Option<u64>) -> Request {
+    Request::ListMismatches(MismatchQuery {
+        after,
+        limit: PAGE,
+        ..MismatchQuery::default()
+    })
+}
+
+/// What the Parity view shows: the latest reports, the runs, the latest mismatches.
+fn parity_requests() -> Vec<Effect> {
+    vec![
+        Effect::Send(Request::ParityLatest),
+        Effect::Send(Request::ListParityRuns(ParityRunQuery {
+            before: None,
+            limit: RUNS_SHOWN,
+        })),
+        Effect::Send(mismatch_page(None)),
+    ]
 }
 
 fn jobs_request() -> Request {

@@ -22,7 +22,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  done
   1  the agent refused or failed the request (not found, bad request, unavailable),
-     or a retry/discard matched no dead letter
+     a retry/discard matched no dead letter, or (parity --below) a dimension is below
   2  usage error (bad arguments, discard without --yes)
   3  cannot reach the agent (no socket, handshake refused, connection lost)
   4  refused: the session is read-only";
@@ -91,6 +91,15 @@ pub enum Command {
         /// Only report what would be repaired.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// The latest reconciliation report of each dimension.
+    Parity {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when a dimension's parity is below this percentage (for monitoring).
+        #[arg(long, value_name = "PERCENT")]
+        below: Option<f64>,
     },
 }
 
@@ -205,6 +214,7 @@ pub async fn run(
     let json = matches!(
         command,
         Command::Status { json: true }
+            | Command::Parity { json: true, .. }
             | Command::Dlq {
                 command: DlqCommand::List { json: true, .. } | DlqCommand::Show { json: true, .. },
             }
@@ -218,10 +228,28 @@ pub async fn run(
         let _ = writeln!(err, "plumb: cannot write the answer: {error}");
         return EXIT_FAILED;
     }
-    match response {
-        Response::Affected { count: 0 } => {
+    match (response, command) {
+        (Response::Affected { count: 0 }, _) => {
             let _ = writeln!(err, "plumb: {what}: no dead letter matched");
             EXIT_FAILED
+        }
+        (
+            Response::ParityLatest { dimensions },
+            Command::Parity {
+                below: Some(floor), ..
+            },
+        ) => {
+            let low: Vec<String> = dimensions
+                .iter()
+                .filter(|d| d.parity.parity_percent < *floor)
+                .map(|d| format!("{} {:.2} %", d.parity.dimension, d.parity.parity_percent))
+                .collect();
+            if low.is_empty() {
+                EXIT_OK
+            } else {
+                let _ = writeln!(err, "plumb: parity below {floor} %: {}", low.join(", "));
+                EXIT_FAILED
+            }
         }
         _ => EXIT_OK,
     }
@@ -233,6 +261,7 @@ fn request_for(command: &Command) -> Result<Request, String> {
         Command::Pause { flow } => Request::Pause { flow: *flow },
         Command::Resume { flow } => Request::Resume { flow: *flow },
         Command::Reconcile { dry_run } => Request::Reconcile { dry_run: *dry_run },
+        Command::Parity { .. } => Request::ParityLatest,
         Command::Dlq { command } => match command {
             DlqCommand::List {
                 flow, cause, limit, ..
@@ -321,10 +350,45 @@ fn print_text(out: &mut dyn Write, response: &Response) -> std::io::Result<()> {
             Ok(())
         }
         Response::Inventory(page) => writeln!(out, "{} rows", page.items.len()),
-        Response::ParityLatest { dimensions } => writeln!(out, "{} dimensions", dimensions.len()),
+        Response::ParityLatest { dimensions } => print_parity(out, dimensions),
         Response::ParityRuns(page) => writeln!(out, "{} runs", page.items.len()),
         Response::Mismatches(page) => writeln!(out, "{} mismatches", page.items.len()),
     }
+}
+
+/// The latest report per dimension as a table.
+fn print_parity(
+    out: &mut dyn Write,
+    dimensions: &[plumb_common::protocol::LatestParity],
+) -> std::io::Result<()> {
+    if dimensions.is_empty() {
+        return writeln!(out, "no reconciliation run has finished yet");
+    }
+    writeln!(
+        out,
+        "{:<10} {:>8} {:>9} {:>10} {:>6} {:<24} KINDS",
+        "DIMENSION", "PARITY", "CHECKED", "MISMATCHED", "RUN", "AT"
+    )?;
+    for latest in dimensions {
+        let p = &latest.parity;
+        let kinds: Vec<String> = p
+            .kinds
+            .iter()
+            .map(|k| format!("{}={}", k.kind, k.count))
+            .collect();
+        writeln!(
+            out,
+            "{:<10} {:>7.2}% {:>9} {:>10} {:>6} {:<24} {}",
+            p.dimension.as_str(),
+            p.parity_percent,
+            p.checked,
+            p.mismatched,
+            latest.run,
+            latest.at.to_string(),
+            kinds.join(" ")
+        )?;
+    }
+    Ok(())
 }
 
 /// The status as a table, ages against `now`.
@@ -461,6 +525,24 @@ mod tests {
         .await;
         assert_eq!(code, EXIT_UNREACHABLE);
         assert!(String::from_utf8_lossy(&err).contains("cannot connect"));
+    }
+
+    #[test]
+    fn parity_prints_one_line_per_dimension() {
+        let mut out = Vec::new();
+        print_parity(&mut out, &crate::sample::parity_latest()).expect("write");
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text.contains("catalog      97.50%"), "{text}");
+        assert!(text.contains("erp_only=1"), "{text}");
+        let cli = parse(&["parity", "--below", "99.5"]).expect("parse");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Parity {
+                below: Some(_),
+                json: false
+            })
+        ));
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub enum Action {
     Reconcile,
     /// Queue a reconciliation run that only reports.
     ReconcileDryRun,
+    /// Queue the repair of the selected mismatch.
+    RepairMismatch,
 }
 
 /// Where a binding works.
@@ -132,6 +134,7 @@ const LISTS: &[View] = &[
     View::Inventory,
     View::Queue,
     View::DeadLetters,
+    View::Parity,
     View::Help,
 ];
 
@@ -398,6 +401,16 @@ pub const BINDINGS: &[Binding] = &[
         hint: "dry run",
         help: "Queue a reconciliation run that only reports (dry run)",
         action: Action::ReconcileDryRun,
+        scope: Scope::Only(&[View::Parity]),
+        mutating: true,
+        in_footer: true,
+    },
+    Binding {
+        keys: &[Key::Char('f')],
+        label: "f",
+        hint: "fix",
+        help: "Repair the selected mismatch through the normal write path (Parity)",
+        action: Action::RepairMismatch,
         scope: Scope::Only(&[View::Parity]),
         mutating: true,
         in_footer: true,

@@ -5,6 +5,10 @@ use plumb_common::protocol::{
     AlertRule, CauseCount, DeadLetterDetail, DeadLetterSummary, FlowStatus, Incident, InventoryRow,
     InventoryStatus, JobSummary, LastError, StatusSnapshot,
 };
+use plumb_common::protocol::{
+    DimensionParity, KindCount, LatestParity, Mismatch, MismatchPage, ParityDimension, ParityRun,
+    RunScope, RunState, RunTrigger,
+};
 use plumb_common::{ErrorClass, FlowKind, JobId, JobState, Timestamp};
 
 /// The "now" of every sample: 2026-11-23T13:42:05Z.
@@ -210,5 +214,88 @@ pub fn dead_letter_page() -> plumb_common::protocol::DeadLetterPage {
             next: None,
         },
         causes: causes(),
+    }
+}
+
+/// The latest reports: stock at 99.5 % (one level below its target), the catalogue at
+/// 97.5 % (one SKU only in the ERP), from a full run that repaired.
+pub fn parity_latest() -> Vec<LatestParity> {
+    parity_run(3)
+        .dimensions
+        .into_iter()
+        .map(|parity| LatestParity {
+            run: 3,
+            at: before(300),
+            scope: RunScope::Full,
+            dry_run: false,
+            parity,
+        })
+        .collect()
+}
+
+/// Run `id`: full, on demand, done, with the figures of [`parity_latest`].
+pub fn parity_run(id: u64) -> ParityRun {
+    let kind = |kind: &str| KindCount {
+        kind: kind.into(),
+        count: 1,
+    };
+    ParityRun {
+        id,
+        scope: RunScope::Full,
+        trigger: RunTrigger::OnDemand,
+        dry_run: false,
+        started_at: before(302),
+        finished_at: Some(before(300)),
+        state: RunState::Done,
+        error: None,
+        dimensions: vec![
+            DimensionParity {
+                repairs_queued: 1,
+                ..DimensionParity::new(
+                    ParityDimension::Inventory,
+                    200,
+                    vec![kind("shopify_below")],
+                    1,
+                )
+            },
+            DimensionParity::new(ParityDimension::Catalog, 40, vec![kind("erp_only")], 0),
+        ],
+    }
+}
+
+/// The two mismatches of run 3.
+pub fn mismatch_page() -> MismatchPage {
+    MismatchPage {
+        run: Some(3),
+        items: vec![
+            Mismatch {
+                id: 1,
+                dimension: ParityDimension::Inventory,
+                kind: "shopify_below".into(),
+                subject: "SKU-0007".into(),
+                location: Some(71),
+                erp: Some("12".into()),
+                shopify: Some("3".into()),
+                detail: "SKU-0007 at location 71: Shopify shows 3, the ERP's figures make 12"
+                    .into(),
+                repair: Some("set available of SKU-0007 at 71 from 3 to 12".into()),
+                repaired: false,
+            },
+            Mismatch {
+                id: 2,
+                dimension: ParityDimension::Catalog,
+                kind: "erp_only".into(),
+                subject: "SKU-0040".into(),
+                location: None,
+                erp: Some("Plumb Product SKU-0040".into()),
+                shopify: None,
+                detail: "SKU-0040 is in the ERP but on no Shopify variant: create the \
+                         product in Shopify, or retire it in the ERP"
+                    .into(),
+                repair: None,
+                repaired: false,
+            },
+        ],
+        next: None,
     }
 }

@@ -3,7 +3,7 @@
 //! view shows as a diff here; accept it with `INSTA_UPDATE=always cargo test -p
 //! plumb-console --test views` and review the `.snap` files.
 
-use plumb_common::protocol::{InventoryPage, JobQuery, Page, Request, Response};
+use plumb_common::protocol::{InventoryPage, JobQuery, Page, ParityRunPage, Request, Response};
 use plumb_console::app::{App, View};
 use plumb_console::client::{ConnectionState, Update};
 use plumb_console::keys::Key;
@@ -167,6 +167,39 @@ fn parity_before_any_run() {
             job: plumb_common::JobId(77),
         }),
     });
+    insta::assert_snapshot!(screen(&mut app));
+}
+
+#[test]
+fn parity_after_a_run_with_mismatches() {
+    let mut app = app(false);
+    press(&mut app, &[Key::Char('5')]);
+    for (request, response) in [
+        (
+            Request::ParityLatest,
+            Response::ParityLatest {
+                dimensions: sample::parity_latest(),
+            },
+        ),
+        (
+            Request::ListParityRuns(Default::default()),
+            Response::ParityRuns(ParityRunPage {
+                items: vec![sample::parity_run(3)],
+                next: None,
+            }),
+        ),
+        (
+            Request::ListMismatches(Default::default()),
+            Response::Mismatches(sample::mismatch_page()),
+        ),
+    ] {
+        app.on_update(Update::Answer {
+            request,
+            result: Ok(response),
+        });
+    }
+    app.prepare();
+    press(&mut app, &[Key::Char('j')]);
     insta::assert_snapshot!(screen(&mut app));
 }
 

@@ -251,3 +251,51 @@ fn deltas_placed_one_by_one_give_the_order_a_full_sort_gives() {
     app.prepare();
     assert_eq!(placed, app.visible(View::Inventory));
 }
+
+#[test]
+fn the_parity_view_repairs_the_selected_mismatch_and_follows_finished_runs() {
+    let mut app = connected();
+    // A connection asks for the reports, the runs and the latest run's mismatches.
+    let reload = app.on_update(Update::Connection(ConnectionState::Connected {
+        since: sample::before(1),
+        agent_version: "0.1.0".into(),
+    }));
+    assert!(reload.contains(&Effect::Send(Request::ParityLatest)));
+    assert!(reload.contains(&Effect::Send(mismatch_page(None))));
+    app.on_update(Update::Answer {
+        request: mismatch_page(None),
+        result: Ok(Response::Mismatches(sample::mismatch_page())),
+    });
+    app.prepare();
+    // f on the stock mismatch queues its repair, by id, from its run.
+    assert_eq!(
+        keys(&mut app, &[Key::Char('5'), Key::Char('f')]),
+        vec![Effect::Send(Request::RepairMismatches {
+            run: 3,
+            selection: MismatchSelection::Ids { ids: vec![1] },
+        })]
+    );
+    // f on one only a person can fix sends nothing and says why.
+    assert!(keys(&mut app, &[Key::Char('j'), Key::Char('f')]).is_empty());
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.error && n.text.contains("needs a person")),
+        "{:?}",
+        app.notice
+    );
+    // Read-only: refused before sending.
+    app.read_only = true;
+    assert!(keys(&mut app, &[Key::Char('k'), Key::Char('f')]).is_empty());
+    // A run that starts changes nothing to ask; one that finishes asks for all three again.
+    let mut run = sample::parity_run(4);
+    run.state = RunState::Running;
+    assert!(
+        app.on_update(Update::Event(Event::ParityRun(run.clone())))
+            .is_empty()
+    );
+    run.state = RunState::Done;
+    let effects = app.on_update(Update::Event(Event::ParityRun(run)));
+    assert_eq!(effects, parity_requests());
+    assert_eq!(app.runs.first().map(|r| r.id), Some(4));
+}
