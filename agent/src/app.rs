@@ -97,22 +97,29 @@ pub async fn run(
         tasks.spawn(runner.run(stop.clone()));
     }
     flows::spawn_sources(&context, &mut tasks, &stop);
-    // The reconciler publishes its parity readings here (see `alerts::parity`).
+    // The reconciler's stored reports feed the parity rule (see `alerts::parity`).
     let parity = ParityFeed::new();
     match config.alerts.clone() {
-        Some(alerts_config) => alerts::spawn(
-            alerts_config,
-            alerts::Sources {
-                store: store.clone(),
-                clock,
-                shopify: context.shopify.clone(),
-                erp: context.erp.clone(),
-                parity: parity.subscribe(),
-            },
-            random_jitter(),
-            &mut tasks,
-            &stop,
-        ),
+        Some(alerts_config) => {
+            tasks.spawn(alerts::parity::feed_from_store(
+                store.clone(),
+                parity.clone(),
+                stop.clone(),
+            ));
+            alerts::spawn(
+                alerts_config,
+                alerts::Sources {
+                    store: store.clone(),
+                    clock,
+                    shopify: context.shopify.clone(),
+                    erp: context.erp.clone(),
+                    parity: parity.subscribe(),
+                },
+                random_jitter(),
+                &mut tasks,
+                &stop,
+            );
+        }
         None => tracing::info!("no [alerts] section: alerts are off"),
     }
     tasks.spawn(maintain(

@@ -1,8 +1,8 @@
 //! Alerts in the real `plumbd`, delivered to a local HTTP receiver: each rule's incident
 //! opens with one message and resolves with one message, however many checks run; a
 //! failing endpoint gets the messages retried, in order, until it accepts them; a restart
-//! neither repeats an open message nor loses an undelivered one. (The parity rule has no
-//! reconciler to feed it on this branch: its logic is unit-tested in `agent/src/alerts`.)
+//! neither repeats an open message nor loses an undelivered one. The parity rule reads the
+//! reconciler's stored reports: a stock drift opens it, a repairing run resolves it.
 
 use std::path::Path;
 use std::time::Duration;
@@ -497,4 +497,74 @@ async fn an_open_incident_of_a_rule_turned_off_resolves_after_the_restart() {
     more_checks().await;
     exactly_once(&receiver.received(), "flow_paused");
     assert!(agent.stderr().contains("no longer checked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parity_below_the_threshold_opens_once_and_a_repairing_run_resolves_it() {
+    use plumb_common::protocol::{Request as R, RunScope};
+    use plumb_tests::reconcile::{finished_run, shop};
+
+    let receiver = Receiver::start().await.expect("receiver");
+    let (sandbox, locations) = shop(&["East"]).await;
+    let east = locations[0];
+    let admin = sandbox.admin();
+    let item = admin
+        .add_product("Lamp", &[("PA-1", rust_decimal::Decimal::TEN)])
+        .variants[0]
+        .inventory_item_id;
+    admin.stock(item, east, 0);
+    let erp = ErpDouble::start().await;
+    erp.add_product("PA-1", "Lamp", "10.00", None);
+    erp.set_stock("PA-1", "WH-EAST", 8);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut toml = agent_toml(
+        dir.path(),
+        &sandbox,
+        &erp.settings(),
+        &[("WH-EAST", east)],
+        "\n[inventory]\npoll_interval = \"200ms\"\n[flows.orders]\nenabled = false\n",
+    );
+    toml.push_str(&alerts_toml(
+        dir.path(),
+        &receiver,
+        &[("parity", "below = 100")],
+    ));
+    let agent = Agent::start(dir.path(), &toml);
+    let level = || admin.level(item, east).map(|l| l.available);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while level() != Some(8) {
+        assert!(tokio::time::Instant::now() < deadline, "{}", agent.stderr());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Changed in Shopify behind the flow's back (no webhook): only a comparison sees it.
+    admin.stock(item, east, 3);
+    let mut control = control(&agent).await;
+    let run = finished_run(&agent, &mut control, R::Reconcile { dry_run: true }).await;
+    assert_eq!(run.scope, RunScope::Full);
+    wait_for(&receiver, &agent, "parity", "open", 1).await;
+
+    // A repairing run sets the level back; the next run finds full parity.
+    finished_run(&agent, &mut control, R::Reconcile { dry_run: false }).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while level() != Some(8) {
+        assert!(tokio::time::Instant::now() < deadline, "{}", agent.stderr());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    finished_run(&agent, &mut control, R::Reconcile { dry_run: true }).await;
+    wait_for(&receiver, &agent, "parity", "resolved", 1).await;
+    more_checks().await;
+    // Per dimension: inventory opened once and resolved once; the catalogue's incident
+    // (the double's WH-WEST is mapped to no location) stays open, sent once.
+    let received = receiver.received();
+    let of = |subject: &str| -> Vec<String> {
+        received
+            .iter()
+            .map(Received::json)
+            .filter(|m| m["plumb"]["rule"] == "parity" && m["plumb"]["subject"] == subject)
+            .filter_map(|m| m["plumb"]["event"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(of("inventory"), ["open", "resolved"]);
+    assert_eq!(of("catalog"), ["open"]);
 }

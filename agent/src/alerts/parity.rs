@@ -12,7 +12,13 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 
+use tokio::sync::broadcast;
+
 use plumb_common::Timestamp;
+use plumb_common::protocol::{Event, RunState};
+
+use crate::shutdown::Shutdown;
+use crate::store::Store;
 
 /// One dimension's result: how many items were compared and how many disagreed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +88,49 @@ impl ParityFeed {
     /// A receiver of the readings (the alerts engine's side).
     pub fn subscribe(&self) -> watch::Receiver<ParityReadings> {
         self.sender.subscribe()
+    }
+}
+
+/// Feeds `feed` from the reconciler's stored reports: the latest report of every
+/// dimension at start (so a restart keeps the rule's input), then again whenever a run
+/// finishes (`Event::ParityRun` from the store; a lagging receiver re-reads too). Stops on
+/// `shutdown`.
+pub async fn feed_from_store(store: Store, feed: ParityFeed, mut shutdown: Shutdown) {
+    let mut events = store.subscribe();
+    publish_latest(&store, &feed).await;
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = shutdown.wait() => return,
+        };
+        match event {
+            Ok(Event::ParityRun(run)) if run.state == RunState::Done => {
+                publish_latest(&store, &feed).await;
+            }
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => publish_latest(&store, &feed).await,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn publish_latest(store: &Store, feed: &ParityFeed) {
+    match store.parity_latest().await {
+        Ok(latest) => {
+            for report in latest {
+                feed.publish(
+                    report.parity.dimension.as_str(),
+                    ParityReading {
+                        checked: report.parity.checked,
+                        mismatched: report.parity.mismatched,
+                        measured_at: report.at,
+                    },
+                );
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the latest parity reports could not be read for the alerts; the parity rule keeps its last readings");
+        }
     }
 }
 
