@@ -197,9 +197,16 @@ impl FlowRunner {
     async fn run_one(&self, job: LeasedJob) {
         let span =
             tracing::info_span!("job", flow = %job.flow, job = %job.id, attempt = job.attempt);
+        // The whole attempt runs instrumented: a span entered by a guard held across an
+        // `.await` would be exited on whichever thread resumes the task, corrupting the
+        // subscriber's span stack (tracing-subscriber then panics on a closed span).
+        self.attempt(job).instrument(span).await;
+    }
+
+    /// Runs one attempt and records its outcome.
+    async fn attempt(&self, job: LeasedJob) {
         let (id, attempt) = (job.id, job.attempt);
-        let outcome = self.run_with_lease(&job).instrument(span.clone()).await;
-        let _entered = span.enter();
+        let outcome = self.run_with_lease(&job).await;
         let now = self.clock.now();
         let recorded = match outcome {
             Ok(()) => {

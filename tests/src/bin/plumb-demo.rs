@@ -129,7 +129,10 @@ async fn start(options: &Options) -> anyhow::Result<Demo> {
         &sandbox,
         &double.settings(),
         &[("WH-EAST", east), ("WH-WEST", west)],
-        "\n[inventory]\npoll_interval = \"1s\"\n",
+        // Reconciliation passes often enough that the Parity view has runs to show (the
+        // first one a light pass after 20 s; the Ghost SKU is catalogue drift).
+        "\n[inventory]\npoll_interval = \"1s\"\n\
+         [reconcile]\nlight_interval = \"20s\"\nfull_interval = \"1m\"\n",
     );
     say(&format!("starting plumbd in {}", options.dir.display()));
     let agent = tokio::task::spawn_blocking({
