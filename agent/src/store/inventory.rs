@@ -125,7 +125,7 @@ fn key_of(key: (&str, u64)) -> InventoryKey {
 }
 
 impl WriteCtx<'_> {
-    fn inventory_record(
+    pub(crate) fn inventory_record(
         &self,
         sku: &str,
         location: u64,

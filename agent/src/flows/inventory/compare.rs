@@ -72,12 +72,15 @@ pub async fn compare_all(context: &FlowContext) -> Result<usize, Failure> {
         }
         let keys: Vec<(u64, u64)> = pairs.keys().copied().collect();
         let current = read_levels(client, &keys).await?;
-        let observed: Vec<(String, u64, i64)> = pairs
+        // With the Shopify figure the store had when the page was listed: a push (or a
+        // webhook) that changed it since makes this read stale, and it is skipped rather
+        // than taken as units sold.
+        let observed: Vec<(String, u64, i64, Option<i64>)> = pairs
             .iter()
             .filter_map(|(key, row)| {
                 let value = *current.get(key)?;
                 (row.shopify != Some(value) || value != row.target)
-                    .then(|| (row.sku.clone(), row.location, value))
+                    .then(|| (row.sku.clone(), row.location, value, row.shopify))
             })
             .collect();
         off += observed.len();
@@ -87,7 +90,11 @@ pub async fn compare_all(context: &FlowContext) -> Result<usize, Failure> {
                 .store
                 .write(move |ctx| {
                     let mut pending = false;
-                    for (sku, location, value) in &observed {
+                    for (sku, location, value, listed) in &observed {
+                        let now_known = ctx.inventory_record(sku, *location)?.map(|r| r.shopify);
+                        if now_known != Some(*listed) {
+                            continue;
+                        }
                         pending |= !ctx.inventory_observed(sku, *location, *value, true, now)?;
                     }
                     if pending {
