@@ -155,6 +155,27 @@ pub fn spawn_sources(context: &FlowContext, tasks: &mut JoinSet<()>, shutdown: &
     }
 }
 
+/// A job stored straight as a dead letter: something a flow cannot do as things are,
+/// kept visible with `failure`; `key` dedups it for 7 days, so a poll or webhook repeating
+/// the same problem does not pile up copies. Retrying it runs `work`.
+pub fn dead_letter_job(
+    flow: FlowKind,
+    work: &crate::work::Work,
+    key: String,
+    failure: crate::store::Failure,
+) -> crate::store::NewJob {
+    crate::store::NewJob {
+        flow,
+        payload_kind: work.kind(),
+        payload: work.encode(),
+        options: crate::store::EnqueueOptions {
+            dedup: Some((key, std::time::Duration::from_secs(7 * 24 * 3600))),
+            dead_on_arrival: Some(failure),
+            ..crate::store::EnqueueOptions::default()
+        },
+    }
+}
+
 /// The flows that have no handler among `handlers`.
 pub fn missing(handlers: &[(FlowKind, Arc<dyn Handler>)]) -> Vec<FlowKind> {
     FlowKind::ALL

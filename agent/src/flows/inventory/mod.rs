@@ -35,8 +35,6 @@ pub mod formula;
 pub mod poller;
 mod push;
 
-use std::time::Duration;
-
 use crate::store::{EnqueueOptions, Failure, LeasedJob, NewJob};
 use crate::work::Work;
 use crate::worker::{BoxFuture, Handler};
@@ -70,16 +68,7 @@ pub fn item_dead_letter(sku: &str, location: u64, version: u64, failure: Failure
         location,
     };
     let key = format!("inventory/{}/{sku}/{location}/{version}", failure.cause);
-    NewJob {
-        flow: FlowKind::Inventory,
-        payload_kind: work.kind(),
-        payload: work.encode(),
-        options: EnqueueOptions {
-            dedup: Some((key, Duration::from_secs(7 * 24 * 3600))),
-            dead_on_arrival: Some(failure),
-            ..EnqueueOptions::default()
-        },
-    }
+    super::dead_letter_job(FlowKind::Inventory, &work, key, failure)
 }
 
 /// Runs inventory jobs.

@@ -31,8 +31,6 @@
 pub mod poller;
 pub mod sync;
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use plumb_common::FlowKind;
@@ -74,16 +72,7 @@ pub fn item_dead_letter(sku: &str, detail: &str, failure: Failure) -> NewJob {
         sku: sku.to_owned(),
     };
     let key = format!("products/{}/{sku}/{detail}", failure.cause);
-    NewJob {
-        flow: FlowKind::Products,
-        payload_kind: work.kind(),
-        payload: work.encode(),
-        options: EnqueueOptions {
-            dedup: Some((key, Duration::from_secs(7 * 24 * 3600))),
-            dead_on_arrival: Some(failure),
-            ..EnqueueOptions::default()
-        },
-    }
+    super::dead_letter_job(FlowKind::Products, &work, key, failure)
 }
 
 /// The part of `products/create` and `products/update` bodies the flow reads.
