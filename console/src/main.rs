@@ -50,11 +50,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The interactive console. `ratatui::init` puts the terminal in raw mode on the
-/// alternate screen and installs a panic hook that restores it before the panic prints.
+/// The interactive console, in a terminal set up by [`tui::enter`] (which restores it on
+/// panic too).
 async fn console(cli: &Cli) -> anyhow::Result<()> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let mut terminal = tui::enter().context("cannot set up the terminal")?;
     let inputs = tui::spawn_input_thread();
     let result = tui::run(
         &mut terminal,
@@ -65,7 +65,7 @@ async fn console(cli: &Cli) -> anyhow::Result<()> {
         |_| false,
     )
     .await;
-    ratatui::restore();
+    tui::leave();
     result.context("the console stopped")
 }
 

@@ -41,6 +41,27 @@ pub enum Input {
     Redraw,
 }
 
+/// Puts the terminal in raw mode on the alternate screen and installs a panic hook that
+/// logs the panic and restores the terminal (leaves the alternate screen, shows the
+/// cursor, ends raw mode) before the panic message prints, so a bug never leaves an
+/// on-call engineer's shell unusable. [`leave`] restores it on a normal exit.
+pub fn enter() -> std::io::Result<ratatui::DefaultTerminal> {
+    let terminal = ratatui::try_init()?;
+    // ratatui's hook restores the terminal then prints; ours logs first (the screen
+    // belongs to the console, so the log file is where the panic is kept).
+    let restore_and_print = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "the console panicked");
+        restore_and_print(info);
+    }));
+    Ok(terminal)
+}
+
+/// Restores the terminal [`enter`] set up.
+pub fn leave() {
+    ratatui::restore();
+}
+
 /// Reads terminal events on a plain thread (crossterm's read blocks) and forwards them.
 /// The thread ends when the receiver is dropped.
 pub fn spawn_input_thread() -> mpsc::Receiver<Input> {

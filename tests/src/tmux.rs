@@ -77,6 +77,17 @@ impl Tmux {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// A tmux format expanded for the pane (`#{alternate_on}`, `#{cursor_flag}`...): the
+    /// terminal's modes as the program left them.
+    pub fn pane_format(&self, format: &str) -> String {
+        let output = self.run(&["display-message", "-p", "-t", "0", format]);
+        assert!(
+            output.status.success(),
+            "tmux display-message {format:?} failed"
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
     /// Waits up to `patience` until the screen satisfies `check`; returns that screen, or
     /// panics with `what` and the last screen.
     pub fn wait_for(&self, what: &str, patience: Duration, check: impl Fn(&str) -> bool) -> String {

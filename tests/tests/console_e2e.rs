@@ -379,3 +379,58 @@ async fn read_only_refuses_mutations_and_a_discard_asks_first() {
     assert!(dead_letters(&mut control).await.is_empty());
     tmux.keys(&["q"]);
 }
+
+/// A panic in the console's loop leaves a usable terminal: off the alternate screen,
+/// cursor shown, raw mode ended (the shell's `stty` shows canonical mode and echo again),
+/// and the panic's message printed on the normal screen and kept in the log. The probe
+/// runs the real loop in the terminal set up by `plumb_console::tui::enter` (as `plumb`
+/// does) and panics on the first key.
+#[test]
+fn a_panic_restores_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("probe.log");
+    // No agent: the console shows its disconnected state, which is enough to draw.
+    let command = format!(
+        "TERM=xterm-256color RUST_BACKTRACE=0 '{probe}' '{socket}' '{log}'; code=$?; stty -a; (exit $code)",
+        probe = env!("CARGO_BIN_EXE_console-panic-probe"),
+        socket = dir.path().join("no-agent.sock").display(),
+        log = log.display(),
+    );
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for("the console drawn", PATIENCE, |s| s.contains("Overview"));
+    assert_eq!(
+        tmux.pane_format("#{alternate_on}"),
+        "1",
+        "the console draws on the alternate screen"
+    );
+
+    tmux.keys(&["x"]);
+    let screen = tmux.wait_for("the probe to exit", PATIENCE, |s| {
+        s.contains("[exited with")
+    });
+    assert!(
+        screen.contains("[exited with 101]"),
+        "a panic exits with 101:\n{screen}"
+    );
+    assert!(
+        screen.contains("console-panic-probe: a bug in the console"),
+        "the panic message is printed on the normal screen:\n{screen}"
+    );
+    assert_eq!(
+        tmux.pane_format("#{alternate_on} #{cursor_flag}"),
+        "0 1",
+        "off the alternate screen with the cursor shown"
+    );
+    let stty = screen.split_whitespace().collect::<Vec<_>>();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(
+            stty.contains(&mode) && !stty.contains(&format!("-{mode}").as_str()),
+            "raw mode ended: stty shows {mode}:\n{screen}"
+        );
+    }
+    let logged = std::fs::read_to_string(&log).expect("the probe's log");
+    assert!(
+        logged.contains("the console panicked") && logged.contains("a bug in the console"),
+        "the panic is logged: {logged}"
+    );
+}
