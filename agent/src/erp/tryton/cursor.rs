@@ -4,18 +4,32 @@
 //! started*, in naive UTC, and every record of one transaction carries the same value. A
 //! transaction that started before our last poll but committed after it therefore shows up
 //! with a timestamp older than what we have already seen. So a poll re-reads an overlap
-//! window before the watermark (`write_date >= at - overlap`) and drops what it has already
+//! window before the watermark (`write_date >= since`) and drops what it has already
 //! reported, remembered as the (id, write_date) pairs inside that window.
 //!
-//! The cursor is JSON: `{"at": "2026-11-23T15:26:19.145239", "seen": [[id, "..."], ...]}`.
-//! An empty cursor means "from the beginning". A record rewritten later gets a new
+//! The window shrinks as time passes. Say the newest stamp seen, `at`, was first in an
+//! answer received at local time `observed`: the ERP's clock had passed `at` by then. A
+//! later read sent at local time `read` sees every transaction that started before
+//! `at + (read - observed) - overlap` (they all committed, none lasting longer than the
+//! overlap), so the next poll starts there: `since = at - overlap + min(read - observed,
+//! overlap)`. Only elapsed local time is used, never a comparison of the two clocks. Once
+//! the ERP has been quiet for the overlap, a poll reads only what is newer than `at` and
+//! the cursor remembers nothing: a bulk import stamped at one instant is re-read for one
+//! overlap, not by every poll until something newer is written. `read` moves in steps of
+//! an eighth of the overlap (an older read time is always safe), so a quiet ERP does not
+//! make a new cursor to store at every poll.
+//!
+//! The cursor is JSON: `{"at": "2026-11-23T15:26:19.145239", "seen": [[id, "..."], ...],
+//! "observed": "2026-11-23T15:26:20.01Z", "read": "2026-11-23T15:27:00.5Z"}`. An empty
+//! cursor means "from the beginning"; one without `observed` (written by an older
+//! version) re-reads the whole overlap once. A record rewritten later gets a new
 //! `write_date`, so it is reported again: a poll may repeat, never miss (as long as no
-//! transaction runs longer than the overlap).
+//! transaction runs longer than the overlap, and the agent's clock does not jump forward).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::erp::{Cursor, ErpError};
@@ -29,12 +43,39 @@ pub struct Watermark {
     pub at: Option<NaiveDateTime>,
     /// What was reported inside the overlap window before `at`.
     pub seen: BTreeSet<(i64, NaiveDateTime)>,
+    /// When (local clock) the answer that first held `at` was received.
+    pub observed: Option<DateTime<Utc>>,
+    /// When (local clock) the read that made this watermark was sent.
+    pub read: Option<DateTime<Utc>>,
+}
+
+/// When one read of the ERP was sent and when its answer was received (local clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadTimes {
+    /// Before the request left: everything committed by then is in the answer.
+    pub sent: DateTime<Utc>,
+    /// After the answer arrived: the ERP's clock had passed every stamp in it.
+    pub answered: DateTime<Utc>,
+}
+
+impl ReadTimes {
+    /// A read sent at `sent` whose answer has just arrived.
+    pub fn answered_now(sent: DateTime<Utc>) -> ReadTimes {
+        ReadTimes {
+            sent,
+            answered: Utc::now(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
     at: String,
     seen: Vec<(i64, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    observed: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    read: Option<DateTime<Utc>>,
 }
 
 impl Watermark {
@@ -56,6 +97,8 @@ impl Watermark {
         Ok(Watermark {
             at: Some(parse(&wire.at)?),
             seen,
+            observed: wire.observed,
+            read: wire.read,
         })
     }
 
@@ -71,23 +114,44 @@ impl Watermark {
                 .iter()
                 .map(|(id, at)| (*id, at.format(FORMAT).to_string()))
                 .collect(),
+            observed: self.observed,
+            read: self.read,
         };
         // A struct of strings and integers always serializes.
         Cursor(serde_json::to_string(&wire).unwrap_or_default())
     }
 
-    /// Where the next query starts: the overlap window before the watermark.
+    /// Where the next query starts: the overlap window before the watermark, less the
+    /// time the ERP has been known to be past it (see the module's documentation). Once
+    /// that is the whole overlap, just after the watermark: every record stamped at it
+    /// has been read, and the next query returns only newer ones.
     pub fn since(&self, overlap: Duration) -> Option<NaiveDateTime> {
         let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
-        self.at.map(|at| at - overlap)
+        let settled = self.settled();
+        self.at.map(|at| {
+            if settled >= overlap {
+                at + chrono::Duration::microseconds(1)
+            } else {
+                at - overlap + settled
+            }
+        })
     }
 
-    /// Splits the rows a query returned into those not reported yet (their indices), and
+    /// How long the ERP has been known to be past the watermark.
+    fn settled(&self) -> chrono::Duration {
+        match (self.observed, self.read) {
+            (Some(observed), Some(read)) => (read - observed).max(chrono::Duration::zero()),
+            _ => chrono::Duration::zero(),
+        }
+    }
+
+    /// Splits the rows a read returned into those not reported yet (their indices), and
     /// the watermark after them.
     pub fn advance(
         &self,
         rows: &[(i64, NaiveDateTime)],
         overlap: Duration,
+        times: ReadTimes,
     ) -> (Vec<usize>, Watermark) {
         let fresh = rows
             .iter()
@@ -96,9 +160,26 @@ impl Watermark {
             .map(|(i, _)| i)
             .collect();
         let at = rows.iter().map(|(_, at)| *at).chain(self.at).max();
+        // A newer stamp starts its own clock; so does a cursor that had none.
+        let (observed, read) = match (self.observed, self.read) {
+            (Some(observed), Some(read)) if at == self.at => {
+                // The read time moves in steps of an eighth of the overlap, and no more
+                // once the window is settled, so a quiet ERP does not make a new cursor
+                // (a store write) at every poll. An older read time is always safe.
+                let step =
+                    chrono::Duration::from_std(overlap / 8).unwrap_or(chrono::Duration::zero());
+                let whole = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
+                let settled = self.settled() >= whole;
+                let moved = times.sent - read >= step;
+                (observed, if moved && !settled { times.sent } else { read })
+            }
+            _ => (times.answered, times.sent),
+        };
         let next = Watermark {
             at,
             seen: BTreeSet::new(),
+            observed: Some(observed),
+            read: Some(read),
         };
         let floor = next.since(overlap);
         let seen = self
@@ -124,22 +205,119 @@ mod tests {
             .unwrap()
     }
 
+    /// Local time, `second` seconds after the stamps' minute (the clocks need not agree).
+    fn local(second: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + second, 0).unwrap()
+    }
+
+    /// A read sent at local `second` and answered at once.
+    fn read_at(second: i64) -> ReadTimes {
+        ReadTimes {
+            sent: local(second),
+            answered: local(second),
+        }
+    }
+
     #[test]
     fn a_poll_reports_each_write_once_and_a_late_commit_still() {
         let overlap = Duration::from_secs(10);
         let start = Watermark::default();
-        let (fresh, next) = start.advance(&[(1, at(20)), (2, at(30))], overlap);
+        let (fresh, next) = start.advance(&[(1, at(20)), (2, at(30))], overlap, read_at(0));
         assert_eq!(fresh, vec![0, 1]);
         assert_eq!(next.at, Some(at(30)));
+        assert_eq!(
+            next.since(overlap),
+            Some(at(20)),
+            "a new stamp: the whole overlap"
+        );
         // the next query re-reads from 20 s: both again, plus a move whose transaction
         // started at 25 s but committed after the first poll
-        let (fresh, next) = next.advance(&[(1, at(20)), (3, at(25)), (2, at(30))], overlap);
+        let (fresh, next) = next.advance(
+            &[(1, at(20)), (3, at(25)), (2, at(30))],
+            overlap,
+            read_at(1),
+        );
         assert_eq!(fresh, vec![1]);
         // move 1 rewritten later is new again
-        let (fresh, next) = next.advance(&[(1, at(40))], overlap);
+        let (fresh, next) = next.advance(&[(1, at(40))], overlap, read_at(2));
         assert_eq!(fresh, vec![0]);
         let round = Watermark::decode(&next.encode()).unwrap();
         assert_eq!(round, next);
         assert!(!round.seen.contains(&(1, at(20))), "outside the window");
+    }
+
+    #[test]
+    fn the_window_shrinks_while_the_erp_is_quiet_and_never_misses_a_late_commit() {
+        let overlap = Duration::from_secs(10);
+        // a bulk import: 1,000 records at one stamp, answered at local 0
+        let import: Vec<_> = (1..=1000).map(|id| (id, at(30))).collect();
+        let (fresh, mark) = Watermark::default().advance(&import, overlap, read_at(0));
+        assert_eq!(fresh.len(), 1000);
+        assert_eq!(mark.since(overlap), Some(at(20)));
+        // 4 s later nothing new: a transaction that started before 30 - 10 + 4 = 24
+        // has committed, so the next read starts at 24
+        let (fresh, mark) = mark.advance(&import, overlap, read_at(4));
+        assert!(fresh.is_empty());
+        assert_eq!(mark.since(overlap), Some(at(24)));
+        // a transaction that started at 26 commits now: still inside the window
+        let mut rows = import.clone();
+        rows.push((2000, at(26)));
+        let (fresh, mark) = mark.advance(&rows, overlap, read_at(6));
+        assert_eq!(fresh, vec![1000], "the late commit is reported once");
+        assert_eq!(mark.since(overlap), Some(at(26)));
+        // less than an eighth of the overlap later: the same cursor, nothing to store
+        let (fresh, same) = mark.advance(&rows, overlap, read_at(7));
+        assert!(fresh.is_empty());
+        assert_eq!(same, mark);
+        // after a whole overlap of quiet the window starts just after the watermark:
+        // nothing is re-read and nothing needs remembering
+        let (fresh, mark) = mark.advance(&rows, overlap, read_at(30));
+        assert!(fresh.is_empty());
+        let after = at(30) + chrono::Duration::microseconds(1);
+        assert_eq!(mark.since(overlap), Some(after));
+        assert!(mark.seen.is_empty());
+        let (fresh, same) = mark.advance(&[], overlap, read_at(300));
+        assert!(fresh.is_empty());
+        assert_eq!(
+            same, mark,
+            "a settled cursor does not change while the ERP is quiet"
+        );
+        // a newer write restarts the clock: the whole overlap again
+        let (fresh, mark) = mark.advance(&[(3000, at(45))], overlap, read_at(301));
+        assert_eq!(fresh, vec![0]);
+        assert_eq!(mark.since(overlap), Some(at(35)));
+        assert!(mark.seen.iter().all(|(_, stamp)| *stamp >= at(35)));
+    }
+
+    #[test]
+    fn a_read_sent_before_the_watermark_was_seen_does_not_shrink_the_window() {
+        // answered after a slow read: the read that made it was sent before the stamp
+        // was known, so nothing is known to have committed yet
+        let overlap = Duration::from_secs(10);
+        let times = ReadTimes {
+            sent: local(0),
+            answered: local(8),
+        };
+        let (_, mark) = Watermark::default().advance(&[(1, at(30))], overlap, times);
+        assert_eq!(mark.since(overlap), Some(at(20)));
+        // a clock that went back is no elapsed time either
+        let (_, mark) = mark.advance(&[(1, at(30))], overlap, read_at(3));
+        assert_eq!(mark.since(overlap), Some(at(20)));
+    }
+
+    #[test]
+    fn a_cursor_of_an_older_version_reads_the_whole_overlap_once() {
+        let overlap = Duration::from_secs(10);
+        let old = Cursor(
+            r#"{"at":"2026-11-23T12:00:30.000000","seen":[[1,"2026-11-23T12:00:30.000000"]]}"#
+                .to_owned(),
+        );
+        let mark = Watermark::decode(&old).unwrap();
+        assert_eq!(mark.observed, None);
+        assert_eq!(mark.since(overlap), Some(at(20)));
+        let (fresh, mark) = mark.advance(&[(1, at(30))], overlap, read_at(100));
+        assert!(fresh.is_empty());
+        assert_eq!(mark.observed, Some(local(100)), "its clock starts now");
+        assert_eq!(mark.since(overlap), Some(at(20)));
     }
 }

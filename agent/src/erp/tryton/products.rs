@@ -12,13 +12,14 @@
 
 use std::collections::HashMap;
 
+use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use plumb_common::Sku;
 
 use super::Tryton;
 use super::catalog::{Page, context, search_read};
-use super::cursor::Watermark;
+use super::cursor::{ReadTimes, Watermark};
 use super::values::{
     datetime, field, related, to_datetime, to_decimal, to_decimal_or_zero, to_id, to_sku, to_text,
 };
@@ -250,7 +251,7 @@ pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
         };
         let start = Watermark {
             at: Some(to_datetime(stamp(row))?),
-            seen: std::collections::BTreeSet::new(),
+            ..Watermark::default()
         };
         // Reading the overlap window before the newest write fills the "seen" set, so
         // the first poll does not report it.
@@ -286,6 +287,7 @@ async fn written(
     fields: &[&str],
 ) -> Result<(Vec<(i64, Map<String, Value>)>, Cursor), ErpError> {
     let mark = Watermark::decode(&Cursor(mark.to_owned()))?;
+    let sent = Utc::now();
     let mut domain = vec![];
     if let Some(since) = mark.since(tryton.overlap) {
         domain.push(json!(["write_date", ">=", datetime(since)]));
@@ -319,7 +321,8 @@ async fn written(
         .iter()
         .map(|row| Ok((to_id(field(row, "id"))?, to_datetime(stamp(row))?)))
         .collect::<Result<Vec<_>, ErpError>>()?;
-    let (fresh, next) = mark.advance(&keys, tryton.overlap);
+    let times = ReadTimes::answered_now(sent);
+    let (fresh, next) = mark.advance(&keys, tryton.overlap, times);
     let mut out = Vec::with_capacity(fresh.len());
     let mut rows: Vec<Option<Map<String, Value>>> = rows.into_iter().map(Some).collect();
     for index in fresh {

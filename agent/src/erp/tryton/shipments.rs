@@ -5,13 +5,14 @@
 
 use std::collections::HashMap;
 
+use chrono::Utc;
 use serde_json::json;
 
 use plumb_common::Decimal;
 
 use super::Tryton;
 use super::catalog::{Page, read_many, search_read};
-use super::cursor::Watermark;
+use super::cursor::{ReadTimes, Watermark};
 use super::values::{
     datetime, field, related, to_date, to_datetime, to_decimal_or_zero, to_id, to_ids, to_sku,
     to_text,
@@ -23,6 +24,7 @@ use crate::erp::{Cursor, ErpError, Shipment, ShipmentChanges, ShipmentLine};
 pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, ErpError> {
     let session = &tryton.session;
     let mark = Watermark::decode(cursor)?;
+    let sent = Utc::now();
     let mut domain = vec![json!(["state", "in", ["shipped", "done"]])];
     if let Some(since) = mark.since(tryton.overlap) {
         domain.push(json!(["write_date", ">=", datetime(since)]));
@@ -55,7 +57,8 @@ pub async fn since(tryton: &Tryton, cursor: &Cursor) -> Result<ShipmentChanges, 
             ))
         })
         .collect::<Result<Vec<_>, ErpError>>()?;
-    let (fresh, next) = mark.advance(&keys, tryton.overlap);
+    let times = ReadTimes::answered_now(sent);
+    let (fresh, next) = mark.advance(&keys, tryton.overlap, times);
     let rows: Vec<_> = fresh.into_iter().map(|i| &rows[i]).collect();
 
     let ids: Vec<i64> = rows

@@ -14,13 +14,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use plumb_common::{Decimal, Sku};
 
 use super::Tryton;
 use super::catalog::{Page, WarehouseInfo, context, read_many, search_read};
-use super::cursor::Watermark;
+use super::cursor::{ReadTimes, Watermark};
 use super::values::{datetime, field, related, to_datetime, to_decimal_or_zero, to_id, to_sku};
 use crate::erp::{Cursor, ErpError, Selection, StockChanges, StockLevel};
 
@@ -232,6 +233,7 @@ async fn moves(
 
 /// A cursor at the newest move: later polls report later changes only.
 pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
+    let sent = Utc::now();
     let page = Page {
         offset: 0,
         limit: Some(1),
@@ -252,11 +254,12 @@ pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
     let at = to_datetime(field(newest, "write_date"))?;
     let start = Watermark {
         at: Some(at),
-        seen: BTreeSet::new(),
+        ..Watermark::default()
     };
     let recent = moves(tryton, start.since(tryton.overlap)).await?;
     let keys: Vec<_> = recent.iter().map(|m| (m.0, m.1)).collect();
-    let (_, next) = Watermark::default().advance(&keys, tryton.overlap);
+    let times = ReadTimes::answered_now(sent);
+    let (_, next) = Watermark::default().advance(&keys, tryton.overlap, times);
     Ok(next.encode())
 }
 
@@ -267,13 +270,15 @@ pub async fn changes(
     warehouses: &[String],
 ) -> Result<StockChanges, ErpError> {
     let mark = Watermark::decode(cursor)?;
+    let sent = Utc::now();
     let wanted = tryton
         .catalog
         .resolve_warehouses(&tryton.session, warehouses)
         .await?;
     let moves = moves(tryton, mark.since(tryton.overlap)).await?;
     let keys: Vec<_> = moves.iter().map(|m| (m.0, m.1)).collect();
-    let (fresh, next) = mark.advance(&keys, tryton.overlap);
+    let times = ReadTimes::answered_now(sent);
+    let (fresh, next) = mark.advance(&keys, tryton.overlap, times);
 
     let warehouse_of = |location: i64| {
         wanted
