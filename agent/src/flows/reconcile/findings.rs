@@ -26,8 +26,8 @@ impl InventoryKind {
     }
 }
 
-/// The kinds of catalogue drift. None is repaired by a flow today (the products flow that
-/// would write ERP-owned fields is not built): each names what a person does.
+/// The kinds of catalogue drift. An ERP-owned field that differs is repaired by the
+/// products flow's sync of the SKU; every other kind names what a person does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatalogKind {
     /// A SKU in the ERP that no Shopify variant carries.
@@ -182,9 +182,17 @@ pub struct Findings {
     orders: Vec<OrderFinding>,
     /// SKU index -> SKU, for [`StockFinding::sku`].
     pub skus: Vec<String>,
+    /// Whether the products flow runs, and so repairs a field the ERP owns that differs
+    /// (the reconciler compares only those).
+    pub products_flow: bool,
 }
 
 impl Findings {
+    /// Whether a flow's normal write repairs a catalogue mismatch.
+    fn catalog_repairable(&self, finding: &Finding) -> bool {
+        self.products_flow && finding.kind == CatalogKind::FieldDiffers.as_str()
+    }
+
     /// Counts `count` more things compared in `dimension`.
     pub fn checked(&mut self, dimension: ParityDimension, count: u64) {
         *self.checked.entry(dimension).or_default() += count;
@@ -218,21 +226,47 @@ impl Findings {
         self.orders.push(finding);
     }
 
+    /// The id of the first mismatch of `dimension` among `dimensions`, as
+    /// [`Self::mismatches`] numbers them: inventory, then catalogue, then orders.
+    fn first_id(&self, dimension: ParityDimension, dimensions: &[ParityDimension]) -> u64 {
+        let count = |d: ParityDimension| match d {
+            ParityDimension::Inventory => self.stock.len(),
+            ParityDimension::Catalog => self.catalog.len(),
+            ParityDimension::Orders => self.orders.len(),
+            ParityDimension::Money => 0,
+        };
+        let before: usize = dimensions
+            .iter()
+            .filter(|d| **d < dimension)
+            .map(|d| count(*d))
+            .sum();
+        before as u64 + 1
+    }
+
     /// The order mismatches the orders flow repairs, with their mismatch ids among
-    /// `dimensions` (numbered as [`Self::mismatches`] numbers them).
+    /// `dimensions`.
     pub fn order_syncs(&self, dimensions: &[ParityDimension]) -> Vec<(u64, OrderSync)> {
-        let mut before = 0;
-        if dimensions.contains(&ParityDimension::Inventory) {
-            before += self.stock.len() as u64;
-        }
-        if dimensions.contains(&ParityDimension::Catalog) {
-            before += self.catalog.len() as u64;
-        }
+        let first = self.first_id(ParityDimension::Orders, dimensions);
         self.orders
             .iter()
-            .zip(before + 1..)
+            .zip(first..)
             .filter(|(f, _)| f.repairable)
             .map(|(f, id)| (id, f.shopify))
+            .collect()
+    }
+
+    /// The catalogue mismatches the products flow repairs (mismatch id, SKU), when
+    /// `dimensions` has the catalogue.
+    pub fn product_syncs(&self, dimensions: &[ParityDimension]) -> Vec<(u64, String)> {
+        if !dimensions.contains(&ParityDimension::Catalog) {
+            return Vec::new();
+        }
+        let first = self.first_id(ParityDimension::Catalog, dimensions);
+        self.catalog
+            .iter()
+            .zip(first..)
+            .filter(|(f, _)| self.catalog_repairable(f))
+            .map(|(f, id)| (id, f.subject.clone()))
             .collect()
     }
 
@@ -260,7 +294,8 @@ impl Findings {
                         for f in &self.catalog {
                             *kinds.entry(f.kind).or_default() += 1;
                         }
-                        0
+                        let repairable = self.catalog.iter().filter(|f| self.catalog_repairable(f));
+                        repairable.count() as u64
                     }
                     ParityDimension::Orders => {
                         for f in &self.orders {
@@ -339,7 +374,12 @@ impl Findings {
                 erp: f.erp.clone(),
                 shopify: f.shopify.clone(),
                 detail: f.detail.clone(),
-                repair: None,
+                repair: self.catalog_repairable(f).then(|| {
+                    format!(
+                        "write the ERP's values of {} to Shopify (products flow sync)",
+                        f.subject
+                    )
+                }),
                 repaired: false,
             });
         let orders = dimensions

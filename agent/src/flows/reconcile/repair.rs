@@ -12,7 +12,8 @@ use plumb_common::protocol::{MismatchQuery, MismatchSelection, ParityDimension};
 use crate::erp::{Erp, Selection};
 use crate::flows::inventory::{formula, poller::targets, push_job};
 use crate::flows::orders::backfill::sync_job;
-use crate::store::{Failure, TargetUpdate};
+use crate::flows::products::{SKUS_PER_JOB, sync_job as products_sync_job};
+use crate::store::{Failure, NewJob, TargetUpdate};
 
 use super::super::FlowContext;
 use super::findings::OrderSync;
@@ -158,26 +159,81 @@ pub async fn orders(
     run: u64,
     syncs: &[(u64, OrderSync)],
 ) -> Result<u64, Failure> {
+    let jobs = syncs
+        .iter()
+        .map(|(id, sync)| {
+            let job = sync_job(sync.order, sync.updated_at, sync.cancelled);
+            (job, vec![*id])
+        })
+        .collect();
+    queue(
+        context,
+        run,
+        ParityDimension::Orders,
+        jobs,
+        "order syncs queued",
+    )
+    .await
+}
+
+/// Queues the products flow's sync of each SKU of `syncs` (mismatch id, SKU) of run `run`,
+/// in jobs of [`SKUS_PER_JOB`], and marks them repaired. The sync writes the fields the
+/// ERP owns as it always does (`[products] on_conflict` applies: a field edited in Shopify
+/// since the last sync is reverted or reported). Returns how many were queued.
+pub async fn products(
+    context: &FlowContext,
+    run: u64,
+    syncs: &[(u64, String)],
+) -> Result<u64, Failure> {
+    let jobs = syncs
+        .chunks(SKUS_PER_JOB)
+        .map(|chunk| {
+            let skus = chunk.iter().map(|(_, sku)| sku.clone()).collect();
+            let ids = chunk.iter().map(|(id, _)| *id).collect();
+            (products_sync_job(skus), ids)
+        })
+        .collect();
+    queue(
+        context,
+        run,
+        ParityDimension::Catalog,
+        jobs,
+        "product syncs queued",
+    )
+    .await
+}
+
+/// Enqueues `jobs`, each with the mismatches of `dimension` in run `run` it repairs, and
+/// marks those repaired in the same write ([`CHUNK`] jobs a write). Returns how many
+/// mismatches.
+async fn queue(
+    context: &FlowContext,
+    run: u64,
+    dimension: ParityDimension,
+    jobs: Vec<(NewJob, Vec<u64>)>,
+    what: &'static str,
+) -> Result<u64, Failure> {
     let mut queued = 0;
-    for chunk in syncs.chunks(CHUNK) {
-        let chunk = chunk.to_vec();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        let chunk: Vec<_> = jobs.by_ref().take(CHUNK).collect();
         let now = context.clock.now();
-        queued += chunk.len() as u64;
+        queued += chunk.iter().map(|(_, ids)| ids.len() as u64).sum::<u64>();
         context
             .store
             .write(move |ctx| {
-                let mut ids = Vec::with_capacity(chunk.len());
-                for (id, sync) in &chunk {
-                    ctx.enqueue(sync_job(sync.order, sync.updated_at, sync.cancelled), now)?;
-                    ids.push((ParityDimension::Orders, *id));
+                let mut repaired = Vec::new();
+                for (job, ids) in &chunk {
+                    ctx.enqueue(job.clone(), now)?;
+                    repaired.extend(ids.iter().map(|id| (dimension, *id)));
                 }
-                ctx.parity_repairs_queued(run, &ids)
+                ctx.parity_repairs_queued(run, &repaired)
             })
             .await
             .map_err(Failure::from)?;
     }
     if queued > 0 {
-        tracing::info!(flow = "reconcile", run, queued, "order syncs queued");
+        tracing::info!(flow = "reconcile", run, queued, "{what}");
     }
     Ok(queued)
 }
@@ -192,6 +248,7 @@ pub async fn from_run(
 ) -> Result<u64, Failure> {
     let mut repairs = Vec::new();
     let mut syncs = Vec::new();
+    let mut products_syncs = Vec::new();
     let mut after = None;
     loop {
         let page = context
@@ -232,7 +289,11 @@ pub async fn from_run(
                         syncs.push((mismatch.id, sync));
                     }
                 }
-                ParityDimension::Catalog | ParityDimension::Money => {}
+                // Only the kinds a flow repairs have a repair.
+                ParityDimension::Catalog => {
+                    products_syncs.push((mismatch.id, mismatch.subject.clone()))
+                }
+                ParityDimension::Money => {}
             }
         }
         match page.next {
@@ -240,5 +301,7 @@ pub async fn from_run(
             None => break,
         }
     }
-    Ok(stock(context, erp, run, &repairs).await? + orders(context, run, &syncs).await?)
+    Ok(stock(context, erp, run, &repairs).await?
+        + orders(context, run, &syncs).await?
+        + products(context, run, &products_syncs).await?)
 }

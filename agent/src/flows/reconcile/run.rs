@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use plumb_common::FlowKind;
 use plumb_common::protocol::{ParityDimension, ParityRun, RunScope, RunState, RunTrigger};
 use tokio::sync::Notify;
 
@@ -61,6 +62,7 @@ pub async fn reconcile(
     tracing::info!(flow = "reconcile", run = run.id, scope = ?run.scope, trigger = ?run.trigger, dry_run = run.dry_run, "reconciliation started");
     let dimensions = request.scope.dimensions();
     let mut findings = Findings::default();
+    findings.products_flow = context.config.flows.get(FlowKind::Products).enabled;
     let catalog = dimensions.contains(&ParityDimension::Catalog);
     let compared = async {
         compare::stock_and_catalog(context, erp, shopify, catalog, bulk_finished, &mut findings)
@@ -117,8 +119,10 @@ pub async fn reconcile(
             })
             .collect();
         let syncs = findings.order_syncs(dimensions);
+        let product_syncs = findings.product_syncs(dimensions);
         repair::stock(context, erp, run.id, &repairs).await?;
         repair::orders(context, run.id, &syncs).await?;
+        repair::products(context, run.id, &product_syncs).await?;
         if let Some(updated) = context
             .store
             .parity_run(run.id)
