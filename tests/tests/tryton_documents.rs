@@ -1,6 +1,6 @@
 //! Refunds, cancellations, shipments and product data against a real Tryton.
 
-use plumb_agent::erp::{CancelOutcome, Cursor, Erp, ErpError, Selection};
+use plumb_agent::erp::{BookedSale, CancelOutcome, Cursor, Erp, ErpError, Selection};
 use plumb_common::{Decimal, Sku};
 use plumb_tests::erp::orders::{dec, line, order, refund, refund_line, refund_split};
 use plumb_tests::tryton::{Clerk, TrytonServer};
@@ -82,6 +82,18 @@ async fn a_refund_with_restock_credits_and_returns_to_the_right_warehouse() {
         on_hand(server, "SKU-0020", "WH-EAST").await,
         east_before,
         "not the order's warehouse"
+    );
+
+    // reconciliation sees the credit against the sale, nothing shipped
+    let sales = tryton.sales_orders_for(&[930_001]).await.unwrap();
+    assert_eq!(sales.len(), 1, "{sales:?}");
+    assert_eq!(
+        (
+            sales[0].refunded,
+            sales[0].shipped,
+            sales[0].currency.as_str()
+        ),
+        (dec("91.00"), false, "USD")
     );
 
     // again, from an agent with no memory: the same credit, no second return
@@ -184,7 +196,19 @@ async fn shipments_with_carrier_and_tracking_are_read_back_once() {
         .await
         .unwrap();
     let shipment = clerk.shipments_of(930_004).await[0];
+    let shipped = |sales: Vec<BookedSale>| {
+        assert_eq!(sales.len(), 1, "{sales:?}");
+        (sales[0].shipped, sales[0].refunded)
+    };
+    let before = tryton.sales_orders_for(&[930_004]).await.unwrap();
+    assert_eq!(shipped(before), (false, Decimal::ZERO));
     clerk.ship(shipment, "1Z999AA10123456784").await;
+    let after = tryton.sales_orders_for(&[930_004]).await.unwrap();
+    assert_eq!(
+        shipped(after),
+        (true, Decimal::ZERO),
+        "reconciliation sees it left"
+    );
 
     let changes = tryton.shipments_since(&cursor).await.unwrap();
     cursor = changes.cursor;

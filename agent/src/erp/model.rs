@@ -255,10 +255,17 @@ pub struct BookedSale {
     pub number: Option<String>,
     /// State.
     pub state: OrderState,
+    /// Its currency (ISO 4217).
+    pub currency: String,
     /// Tax.
     pub tax: Decimal,
     /// Total.
     pub total: Decimal,
+    /// What its credits add up to (positive; the refunds booked for it, cancelled ones
+    /// not counted).
+    pub refunded: Decimal,
+    /// Whether goods left for it (a shipment shipped or done).
+    pub shipped: bool,
 }
 
 /// What cancelling an order did.

@@ -557,21 +557,56 @@ pub async fn read(tryton: &Tryton, key: String) -> Result<Option<BookedOrder>, E
 /// References asked for in one search (a short request, one page of answers).
 const REFERENCES_PER_SEARCH: usize = 500;
 
-/// Every sale whose reference is the order key of one of `ids`, in id order.
+/// Every sale whose reference is the order key of one of `ids`, in id order, with what
+/// its refunds credited (the return sales whose `origin` it is) and whether its goods left
+/// (one of its shipments shipped or done).
 pub async fn for_orders(tryton: &Tryton, ids: &[u64]) -> Result<Vec<BookedSale>, ErpError> {
+    let session = &tryton.session;
     let mut found = Vec::new();
     for chunk in ids.chunks(REFERENCES_PER_SEARCH) {
         let keys: Vec<String> = chunk.iter().map(|id| order_key(*id)).collect();
         let rows = search_read(
-            &tryton.session,
+            session,
             "sale.sale",
             json!([["reference", "in", keys]]),
             Page::by_id(),
-            json!(["reference", "number", "state", "tax_amount", "total_amount"]),
+            json!([
+                "reference",
+                "number",
+                "state",
+                "currency.code",
+                "tax_amount",
+                "total_amount",
+                "shipments"
+            ]),
             None,
         )
         .await?;
-        for row in &rows {
+        let sale_ids = rows
+            .iter()
+            .map(|row| to_id(field(row, "id")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refunded = credited(tryton, &sale_ids).await?;
+        let shipment_ids: Vec<i64> = rows
+            .iter()
+            .map(|row| to_ids(field(row, "shipments")))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let gone: BTreeSet<i64> = read_many(
+            session,
+            "stock.shipment.out",
+            &shipment_ids,
+            json!(["state"]),
+            None,
+        )
+        .await?
+        .iter()
+        .filter(|s| matches!(field(s, "state").as_str(), Some("shipped" | "done")))
+        .map(|s| to_id(field(s, "id")))
+        .collect::<Result<_, _>>()?;
+        for (row, id) in rows.iter().zip(sale_ids) {
             let reference = to_text(field(row, "reference")).unwrap_or_default();
             let Some(shopify_order_id) = reference
                 .strip_prefix("shopify:")
@@ -581,15 +616,51 @@ pub async fn for_orders(tryton: &Tryton, ids: &[u64]) -> Result<Vec<BookedSale>,
             };
             found.push(BookedSale {
                 shopify_order_id,
-                erp_id: to_id(field(row, "id"))?.to_string(),
+                erp_id: id.to_string(),
                 number: to_text(field(row, "number")),
                 state: order_state(&to_text(field(row, "state")).unwrap_or_default()),
+                currency: to_text(related(row, "currency.code")).unwrap_or_default(),
                 tax: to_decimal_or_zero(field(row, "tax_amount"))?,
                 total: to_decimal_or_zero(field(row, "total_amount"))?,
+                refunded: refunded.get(&id).copied().unwrap_or_default(),
+                shipped: to_ids(field(row, "shipments"))?
+                    .iter()
+                    .any(|s| gone.contains(s)),
             });
         }
     }
     Ok(found)
+}
+
+/// What the return sales of each of `sales` credit (a return sale's total is negative),
+/// cancelled ones left out.
+async fn credited(tryton: &Tryton, sales: &[i64]) -> Result<HashMap<i64, Decimal>, ErpError> {
+    let mut credited = HashMap::new();
+    if sales.is_empty() {
+        return Ok(credited);
+    }
+    let origins: Vec<String> = sales.iter().map(|id| format!("sale.sale,{id}")).collect();
+    let returns = search_read(
+        &tryton.session,
+        "sale.sale",
+        json!([["origin", "in", origins], ["state", "!=", "cancelled"]]),
+        Page::by_id(),
+        json!(["origin", "total_amount"]),
+        None,
+    )
+    .await?;
+    for row in &returns {
+        let origin = to_text(field(row, "origin")).unwrap_or_default();
+        let Some(sale) = origin
+            .strip_prefix("sale.sale,")
+            .and_then(|id| id.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        let total = to_decimal_or_zero(field(row, "total_amount"))?;
+        *credited.entry(sale).or_insert(Decimal::ZERO) -= total;
+    }
+    Ok(credited)
 }
 
 /// Cancels the order. A sale not yet processing is cancelled outright; a processing one
