@@ -85,6 +85,7 @@ impl RunScope {
                 ParityDimension::Inventory,
                 ParityDimension::Catalog,
                 ParityDimension::Orders,
+                ParityDimension::Money,
             ],
         }
     }

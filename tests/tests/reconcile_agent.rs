@@ -317,6 +317,7 @@ async fn every_kind_of_drift_is_found_exactly_and_repairs_converge() {
             (ParityDimension::Inventory, run.id, true),
             (ParityDimension::Catalog, run.id, true),
             (ParityDimension::Orders, run.id, true),
+            (ParityDimension::Money, run.id, true),
         ]
     );
 
@@ -436,7 +437,8 @@ async fn the_schedule_runs_light_and_full_passes_as_dry_runs() {
         vec![
             ParityDimension::Inventory,
             ParityDimension::Catalog,
-            ParityDimension::Orders
+            ParityDimension::Orders,
+            ParityDimension::Money
         ]
     );
 }

@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 
 use plumb_common::FlowKind;
 use plumb_common::protocol::{Mismatch, ParityDimension, Request, Response};
-use plumb_tests::agent::{Control, WEBHOOK_SECRET};
+use plumb_tests::agent::{Agent, Control, WEBHOOK_SECRET};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::reconcile::{
     ask, eventually, finished_run, flow_idle, live_jobs, mismatches, shop, start_agent,
 };
 use plumb_tests::sandbox::orders::OrderSpec;
-use plumb_tests::sandbox::payloads;
+use plumb_tests::sandbox::{Sandbox, payloads};
 use plumb_tests::webhooks::{Delivery, Sender};
 use rust_decimal::Decimal;
 
@@ -39,8 +39,19 @@ fn kinds(found: &[Mismatch]) -> BTreeSet<(String, String, bool)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
+/// The sandbox, the ERP double and the agent, with `delivered` orders placed and booked
+/// through the orders flow (their webhooks delivered by the test) and `lost` placed with
+/// no webhook at all.
+struct Booked {
+    sandbox: Sandbox,
+    double: ErpDouble,
+    agent: Agent,
+    _dir: tempfile::TempDir,
+    delivered: Vec<u64>,
+    lost: Vec<u64>,
+}
+
+async fn booked(delivered: usize, lost: usize) -> Booked {
     let (sandbox, locations) = shop(&["East"]).await;
     let east = locations[0];
     let admin = sandbox.admin();
@@ -56,7 +67,7 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
                  [flows.inventory]\nenabled = false\n[flows.fulfilment]\nenabled = false\n\
                  [orders]\nbackfill_interval = \"1h\"\n\
                  [reconcile]\nenabled = false\nbulk_poll_interval = \"100ms\"\n";
-    let (_dir, agent) = start_agent(&sandbox, &double.settings(), &[("WH-EAST", east)], extra);
+    let (dir, agent) = start_agent(&sandbox, &double.settings(), &[("WH-EAST", east)], extra);
     let sender = Sender::new(&agent.webhook_address, WEBHOOK_SECRET.as_bytes());
     let place = || {
         admin
@@ -68,8 +79,9 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
             })
             .expect("place")
     };
-    let (agreed, missing, cancelled, duplicated) = (place(), place(), place(), place());
-    for order in [agreed, cancelled, duplicated] {
+    let delivered: Vec<u64> = (0..delivered).map(|_| place()).collect();
+    let lost: Vec<u64> = (0..lost).map(|_| place()).collect();
+    for &order in &delivered {
         let body = admin.with_state(|state| payloads::order(state, order, "orders/create"));
         let status = sender
             .send(&Delivery {
@@ -86,13 +98,30 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
         .await;
     }
     flow_idle(&agent, FlowKind::Orders).await;
+    Booked {
+        sandbox,
+        double,
+        agent,
+        _dir: dir,
+        delivered,
+        lost,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
+    let booked = booked(3, 1).await;
+    let (admin, double, agent) = (booked.sandbox.admin(), &booked.double, &booked.agent);
+    let (delivered, lost) = (&booked.delivered, &booked.lost);
+    // delivered[0] agrees on both sides
+    let (cancelled, duplicated, missing) = (delivered[1], delivered[2], lost[0]);
     admin.cancel_order(cancelled, false).expect("cancel");
     double.duplicate_sale(duplicated);
 
     let mut control = Control::connect(&agent.socket(), false)
         .await
         .expect("control");
-    let run = finished_run(&agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    let run = finished_run(agent, &mut control, Request::Reconcile { dry_run: true }).await;
     let figures = run.dimension(ParityDimension::Orders).expect("orders");
     assert_eq!((figures.checked, figures.mismatched), (4, 3), "{run:#?}");
     assert_eq!(figures.repairable, 2);
@@ -128,31 +157,31 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
     );
 
     // The dry run wrote nothing: no sale for the missing order, no job for the flow.
-    assert!(sales_of(&double, missing).is_empty());
+    assert!(sales_of(double, missing).is_empty());
     let jobs = live_jobs(&mut control, FlowKind::Orders).await;
     assert!(jobs.is_empty(), "{jobs:#?}");
     let cancels = double.calls("model.stock.shipment.out.cancel");
 
     // Repair: the orders flow books the missing order and cancels the cancelled one (Tryton
     // keeps a processing sale and cancels its shipment).
-    let repairing = finished_run(&agent, &mut control, Request::Reconcile { dry_run: false }).await;
+    let repairing = finished_run(agent, &mut control, Request::Reconcile { dry_run: false }).await;
     assert_eq!(
         repairing
             .dimension(ParityDimension::Orders)
             .map(|d| d.mismatched),
         Some(3)
     );
-    eventually(&agent, "the missing order booked", || async {
-        (sales_of(&double, missing).len() == 1).then_some(())
+    eventually(agent, "the missing order booked", || async {
+        (sales_of(double, missing).len() == 1).then_some(())
     })
     .await;
     eventually(
-        &agent,
+        agent,
         "the cancelled order's shipment cancelled",
         || async { (double.calls("model.stock.shipment.out.cancel") == cancels + 1).then_some(()) },
     )
     .await;
-    flow_idle(&agent, FlowKind::Orders).await;
+    flow_idle(agent, FlowKind::Orders).await;
     let stored = ask(
         &mut control,
         Request::ListMismatches(plumb_common::protocol::MismatchQuery {
@@ -183,7 +212,7 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
 
     // After: the missing order is in; the duplicate is for a person; the cancelled order's
     // sale stays open in Tryton, listed for a person now that the flow did what it can.
-    let after = finished_run(&agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    let after = finished_run(agent, &mut control, Request::Reconcile { dry_run: true }).await;
     let found = mismatches(&mut control, after.id, ParityDimension::Orders).await;
     let listed = kinds(&found);
     assert_eq!(
@@ -201,4 +230,115 @@ async fn missing_duplicated_and_cancelled_orders_are_found_and_synced() {
     let figures = after.dimension(ParityDimension::Orders).expect("orders");
     assert_eq!((figures.checked, figures.mismatched), (4, 2));
     assert_eq!(figures.parity_percent, 50.0);
+}
+
+/// (kind, subject, Shopify's side, the ERP's side) of each mismatch.
+fn figures(found: &[Mismatch]) -> BTreeSet<(String, String, Option<String>, Option<String>)> {
+    found
+        .iter()
+        .map(|m| {
+            (
+                m.kind.clone(),
+                m.subject.clone(),
+                m.shopify.clone(),
+                m.erp.clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_fulfilments_and_money_per_day_are_compared() {
+    let booked = booked(4, 1).await;
+    let (admin, double, agent) = (booked.sandbox.admin(), &booked.double, &booked.agent);
+    let (delivered, lost) = (&booked.delivered, &booked.lost);
+    let (refunded, by_hand, shipped, missing) = (delivered[1], delivered[2], delivered[3], lost[0]);
+    // A refund whose webhook never came, goods fulfilled by hand in Shopify, goods the
+    // ERP shipped that the (disabled) fulfilment flow never wrote.
+    let line = admin.order(refunded).expect("order").line_items[0].id;
+    admin
+        .refund(refunded, &[(line, 1, "NO_RESTOCK", None)])
+        .expect("refund");
+    admin.fulfil_order(by_hand, None).expect("fulfil");
+    double.ship(shipped, "1Z-ERP-ONLY");
+    let day = admin.order(missing).expect("order").created_at.date_naive();
+    let currency = admin.with_state(|state| state.currency.clone());
+
+    let mut control = Control::connect(&agent.socket(), false)
+        .await
+        .expect("control");
+    let run = finished_run(agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    let orders = run.dimension(ParityDimension::Orders).expect("orders");
+    assert_eq!((orders.checked, orders.mismatched), (5, 4), "{run:#?}");
+    let found = mismatches(&mut control, run.id, ParityDimension::Orders).await;
+    assert_eq!(
+        kinds(&found),
+        BTreeSet::from([
+            ("missing_in_erp".to_owned(), missing.to_string(), true),
+            ("refund_differs".to_owned(), refunded.to_string(), false),
+            (
+                "fulfilled_in_shopify_only".to_owned(),
+                by_hand.to_string(),
+                false
+            ),
+            ("shipped_in_erp_only".to_owned(), shipped.to_string(), false),
+        ]),
+        "{found:#?}"
+    );
+    let refund = found
+        .iter()
+        .find(|m| m.kind == "refund_differs")
+        .expect("refund");
+    assert!(
+        refund.detail.contains("Shopify refunded 12.50") && refund.detail.contains("credited 0.00"),
+        "{refund:#?}"
+    );
+
+    // Money of the day: five orders of 12.50 in Shopify, four booked; 12.50 refunded in
+    // Shopify, nothing credited; no tax on either side.
+    let money = run.dimension(ParityDimension::Money).expect("money");
+    assert_eq!((money.checked, money.mismatched), (3, 2), "{run:#?}");
+    let found = mismatches(&mut control, run.id, ParityDimension::Money).await;
+    let subject = format!("{day} {currency}");
+    assert_eq!(
+        figures(&found),
+        BTreeSet::from([
+            (
+                "order_total_differs".to_owned(),
+                subject.clone(),
+                Some("62.50".to_owned()),
+                Some("50.00".to_owned())
+            ),
+            (
+                "refund_total_differs".to_owned(),
+                subject.clone(),
+                Some("12.50".to_owned()),
+                Some("0.00".to_owned())
+            ),
+        ]),
+        "{found:#?}"
+    );
+    let totals = found
+        .iter()
+        .find(|m| m.kind == "order_total_differs")
+        .expect("totals");
+    assert!(
+        totals
+            .detail
+            .contains(&format!("orders: {missing} (Shopify 12.50, ERP 0.00)")),
+        "the order that makes the difference is named: {totals:#?}"
+    );
+    assert!(found.iter().all(|m| m.repair.is_none()));
+
+    // A repairing run books the missing order: the day's totals then agree.
+    finished_run(agent, &mut control, Request::Reconcile { dry_run: false }).await;
+    eventually(agent, "the missing order booked", || async {
+        (sales_of(double, missing).len() == 1).then_some(())
+    })
+    .await;
+    flow_idle(agent, FlowKind::Orders).await;
+    let after = finished_run(agent, &mut control, Request::Reconcile { dry_run: true }).await;
+    let found = mismatches(&mut control, after.id, ParityDimension::Money).await;
+    let kinds: Vec<&str> = found.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["refund_total_differs"], "{found:#?}");
 }

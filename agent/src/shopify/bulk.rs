@@ -111,8 +111,20 @@ impl ShopifyClient {
         query: &BulkQuery,
         layout: BulkLayout,
     ) -> Result<u64, ShopifyError> {
+        self.run_bulk_document(query.name, query.document, layout)
+            .await
+    }
+
+    /// [`Self::run_bulk_query`] of a document made at run time (named `name`), such as
+    /// one of [`BulkQuery::with_search`].
+    pub async fn run_bulk_document(
+        &self,
+        name: &str,
+        document: &str,
+        layout: BulkLayout,
+    ) -> Result<u64, ShopifyError> {
         let variables = json!({
-            "query": query.document,
+            "query": document,
             "groupObjects": layout == BulkLayout::Grouped,
         });
         let data: RunData = self.execute(&BULK_OPERATION_RUN_QUERY, variables).await?;
@@ -131,7 +143,7 @@ impl ShopifyClient {
             ShopifyError::Shape("bulkOperationRunQuery returned no operation".to_owned())
         })?;
         tracing::info!(
-            query = query.name,
+            query = name,
             operation = started.id,
             "bulk operation started"
         );

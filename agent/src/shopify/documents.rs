@@ -192,6 +192,23 @@ pub struct BulkQuery {
     pub document: &'static str,
 }
 
+impl BulkQuery {
+    /// The document with its search string `{search}` replaced by `search` (a search
+    /// holds no double quote or backslash: refused otherwise, as it would end the string).
+    pub fn with_search(&self, search: &str) -> Result<String, super::ShopifyError> {
+        if search.contains(['"', '\\']) || !self.document.contains(SEARCH) {
+            return Err(super::ShopifyError::Invalid(format!(
+                "{}: cannot search for {search:?}",
+                self.name
+            )));
+        }
+        Ok(self.document.replacen(SEARCH, search, 1))
+    }
+}
+
+/// What [`BulkQuery::with_search`] replaces.
+const SEARCH: &str = "{search}";
+
 /// Every inventory item with its levels at every location.
 pub const BULK_INVENTORY_LEVELS: BulkQuery = BulkQuery {
     name: "BulkInventoryLevels",
@@ -202,6 +219,13 @@ pub const BULK_INVENTORY_LEVELS: BulkQuery = BulkQuery {
 pub const BULK_VARIANTS: BulkQuery = BulkQuery {
     name: "BulkVariants",
     document: include_str!("graphql/bulk_variants.graphql"),
+};
+
+/// Every order changed since a time, with the figures reconciliation compares: run with
+/// [`BulkQuery::with_search`] and [`super::orders::updated_since_query`].
+pub const BULK_ORDERS: BulkQuery = BulkQuery {
+    name: "BulkOrders",
+    document: include_str!("graphql/bulk_orders.graphql"),
 };
 
 /// Every operation, for the schema test and the sandbox.
@@ -231,7 +255,7 @@ pub const OPERATIONS: &[Operation] = &[
 ];
 
 /// Every bulk query.
-pub const BULK_QUERIES: &[BulkQuery] = &[BULK_INVENTORY_LEVELS, BULK_VARIANTS];
+pub const BULK_QUERIES: &[BulkQuery] = &[BULK_INVENTORY_LEVELS, BULK_VARIANTS, BULK_ORDERS];
 
 const DOCUMENT_COUNT: usize = OPERATIONS.len() + BULK_QUERIES.len();
 

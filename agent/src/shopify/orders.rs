@@ -9,6 +9,7 @@ use super::client::ShopifyClient;
 use super::documents::{ORDER, ORDERS_UPDATED_SINCE};
 use super::error::ShopifyError;
 use super::ids::{Kind, de_gid, de_opt_gid, de_u64_string, gid};
+use super::jsonl::BulkRecord;
 use super::money::{MoneyBag, Ref, TaxLine};
 use super::pagination::{Connection, PAGE_SIZE, de_nodes};
 
@@ -23,6 +24,57 @@ pub struct OrderRef {
     pub updated_at: DateTime<Utc>,
     /// When it was cancelled, if it was.
     pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// An order as reconciliation compares it: a line of the [`super::documents::BULK_ORDERS`]
+/// result.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFigures {
+    /// The order.
+    #[serde(deserialize_with = "de_gid")]
+    pub id: u64,
+    /// When it was placed.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was cancelled, if it was.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// `FULFILLED`, `PARTIALLY_FULFILLED`, `UNFULFILLED`...
+    pub display_fulfillment_status: String,
+    /// Its total (lines after discounts, shipping, taxes), as placed or edited.
+    #[serde(rename = "totalPriceSet")]
+    pub total: ShopAmount,
+    /// Its taxes.
+    #[serde(rename = "totalTaxSet")]
+    pub tax: ShopAmount,
+    /// What its refunds gave back.
+    #[serde(rename = "totalRefundedSet")]
+    pub refunded: ShopAmount,
+}
+
+impl OrderFigures {
+    /// Whether some of its goods were fulfilled.
+    pub fn fulfilled(&self) -> bool {
+        matches!(
+            self.display_fulfillment_status.as_str(),
+            "FULFILLED" | "PARTIALLY_FULFILLED"
+        )
+    }
+
+    /// Reads one line of the bulk result.
+    pub fn from_record(record: BulkRecord) -> Result<OrderFigures, ShopifyError> {
+        serde_json::from_value(record.object)
+            .map_err(|e| ShopifyError::Shape(format!("BulkOrders line: {e}")))
+    }
+}
+
+/// An amount in the shop's currency: the part of a `MoneyBag` the books use.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopAmount {
+    /// In the shop's currency.
+    pub shop_money: super::money::Money,
 }
 
 /// One page of the backfill walk.
@@ -357,7 +409,51 @@ impl ShopifyClient {
 
 #[cfg(test)]
 mod tests {
+    use super::super::documents::BULK_ORDERS;
     use super::*;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn bulk_order_lines_read_their_figures() {
+        let money = |amount: &str| json!({"shopMoney": {"amount": amount, "currencyCode": "EUR"}});
+        let record = BulkRecord {
+            object: json!({"id": "gid://shopify/Order/9007199254740993",
+                "createdAt": "2026-12-05T23:59:59Z", "updatedAt": "2026-12-06T08:00:00Z",
+                "cancelledAt": null, "displayFulfillmentStatus": "PARTIALLY_FULFILLED",
+                "totalPriceSet": money("107.99"), "totalTaxSet": money("7.99"),
+                "totalRefundedSet": money("0.00")}),
+            children: Vec::new(),
+        };
+        let order = OrderFigures::from_record(record).expect("figures");
+        assert_eq!(order.id, 9_007_199_254_740_993, "beyond 2^53");
+        assert!(order.fulfilled());
+        assert_eq!(order.total.shop_money.amount, Decimal::new(10799, 2));
+        assert_eq!(order.tax.shop_money.currency_code, "EUR");
+        let float = BulkRecord {
+            object: json!({"id": "gid://shopify/Order/1", "createdAt": "2026-12-05T23:59:59Z",
+                "updatedAt": "2026-12-06T08:00:00Z", "displayFulfillmentStatus": "UNFULFILLED",
+                "totalPriceSet": {"shopMoney": {"amount": 1.5, "currencyCode": "EUR"}},
+                "totalTaxSet": money("0"), "totalRefundedSet": money("0")}),
+            children: Vec::new(),
+        };
+        assert!(
+            OrderFigures::from_record(float).is_err(),
+            "a float amount is refused"
+        );
+    }
+
+    #[test]
+    fn a_bulk_search_is_put_in_the_query_string() {
+        let since = DateTime::parse_from_rfc3339("2026-11-23T16:05:00+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let text = BULK_ORDERS
+            .with_search(&updated_since_query(since))
+            .expect("a plain search");
+        assert!(text.contains(r#"orders(query: "updated_at:>='2026-11-23T15:05:00Z'")"#));
+        assert!(BULK_ORDERS.with_search(r#"x") { id } #"#).is_err());
+        assert!(BULK_ORDERS.with_search("a\\").is_err());
+    }
 
     #[test]
     fn the_backfill_query_names_the_time_in_utc() {

@@ -62,19 +62,17 @@ pub async fn stock_and_catalog(
     if catalog {
         shopify_locations(context, shopify, findings).await?;
     }
-    let operation = shopify
-        .run_bulk_query(&BULK_INVENTORY_LEVELS, BulkLayout::Grouped)
-        .await
-        .map_err(Failure::from)?;
-    let finished = shopify
-        .wait_bulk_operation(
-            operation,
-            context.config.reconcile.bulk_poll_interval,
-            Some(bulk_finished.clone()),
-        )
-        .await
-        .map_err(Failure::from)?;
-    let url = finished.result_url().map_err(Failure::from)?;
+    let query = &BULK_INVENTORY_LEVELS;
+    let layout = BulkLayout::Grouped;
+    let url = bulk_result(
+        context,
+        shopify,
+        query.name,
+        query.document,
+        layout,
+        bulk_finished,
+    )
+    .await?;
     let mut compare = Comparison {
         erp: erp_side,
         catalog,
@@ -83,7 +81,7 @@ pub async fn stock_and_catalog(
         findings,
     };
     if let Some(url) = url {
-        let records = shopify.bulk_records(url, BulkLayout::Grouped);
+        let records = shopify.bulk_records(&url, BulkLayout::Grouped);
         futures::pin_mut!(records);
         while let Some(record) = records.next().await {
             let item =
@@ -317,7 +315,37 @@ impl ErpSide {
 }
 
 /// An amount as people write it: at least two decimals ("12.00", not "12.0" or "12").
-fn money(amount: Decimal) -> String {
+/// Runs `document` (named `name`) as a bulk operation with `layout`, waits for it (reading
+/// its state every `reconcile.bulk_poll_interval`, or sooner when the
+/// `bulk_operations/finish` webhook notifies `bulk_finished`) and returns its result's
+/// address (`None`: no result, nothing matched).
+pub(super) async fn bulk_result(
+    context: &FlowContext,
+    shopify: &ShopifyClient,
+    name: &str,
+    document: &str,
+    layout: BulkLayout,
+    bulk_finished: &std::sync::Arc<tokio::sync::Notify>,
+) -> Result<Option<String>, Failure> {
+    let operation = shopify
+        .run_bulk_document(name, document, layout)
+        .await
+        .map_err(Failure::from)?;
+    let finished = shopify
+        .wait_bulk_operation(
+            operation,
+            context.config.reconcile.bulk_poll_interval,
+            Some(bulk_finished.clone()),
+        )
+        .await
+        .map_err(Failure::from)?;
+    Ok(finished
+        .result_url()
+        .map_err(Failure::from)?
+        .map(str::to_owned))
+}
+
+pub(super) fn money(amount: Decimal) -> String {
     let mut amount = amount;
     if amount.scale() < 2 {
         amount.rescale(2);

@@ -96,6 +96,12 @@ pub enum OrderKind {
     DuplicatedInErp,
     /// Cancelled on one side only.
     StateMismatch,
+    /// Shopify's refunds and the ERP's credits for the order differ.
+    RefundDiffers,
+    /// Shopify shows goods fulfilled, the ERP has shipped nothing.
+    FulfilledInShopifyOnly,
+    /// The ERP shipped goods, Shopify shows nothing fulfilled.
+    ShippedInErpOnly,
 }
 
 impl OrderKind {
@@ -105,6 +111,47 @@ impl OrderKind {
             OrderKind::MissingInErp => "missing_in_erp",
             OrderKind::DuplicatedInErp => "duplicated_in_erp",
             OrderKind::StateMismatch => "state_mismatch",
+            OrderKind::RefundDiffers => "refund_differs",
+            OrderKind::FulfilledInShopifyOnly => "fulfilled_in_shopify_only",
+            OrderKind::ShippedInErpOnly => "shipped_in_erp_only",
+        }
+    }
+}
+
+/// The kinds of money mismatch: one figure of one day and currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MoneyKind {
+    /// The orders' totals.
+    OrderTotal,
+    /// Their taxes.
+    TaxTotal,
+    /// What their refunds gave back.
+    RefundTotal,
+}
+
+impl MoneyKind {
+    /// Every kind, in the order they are compared.
+    pub const ALL: [MoneyKind; 3] = [
+        MoneyKind::OrderTotal,
+        MoneyKind::TaxTotal,
+        MoneyKind::RefundTotal,
+    ];
+
+    /// The kind's stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MoneyKind::OrderTotal => "order_total_differs",
+            MoneyKind::TaxTotal => "tax_total_differs",
+            MoneyKind::RefundTotal => "refund_total_differs",
+        }
+    }
+
+    /// The figure in words.
+    pub const fn figure(self) -> &'static str {
+        match self {
+            MoneyKind::OrderTotal => "order totals",
+            MoneyKind::TaxTotal => "tax totals",
+            MoneyKind::RefundTotal => "refund totals",
         }
     }
 }
@@ -180,6 +227,7 @@ pub struct Findings {
     stock: Vec<StockFinding>,
     catalog: Vec<Finding>,
     orders: Vec<OrderFinding>,
+    money: Vec<Finding>,
     /// SKU index -> SKU, for [`StockFinding::sku`].
     pub skus: Vec<String>,
     /// Whether the products flow runs, and so repairs a field the ERP owns that differs
@@ -226,6 +274,11 @@ impl Findings {
         self.orders.push(finding);
     }
 
+    /// A money mismatch (one figure of one day and currency).
+    pub fn money(&mut self, finding: Finding) {
+        self.money.push(finding);
+    }
+
     /// The id of the first mismatch of `dimension` among `dimensions`, as
     /// [`Self::mismatches`] numbers them: inventory, then catalogue, then orders.
     fn first_id(&self, dimension: ParityDimension, dimensions: &[ParityDimension]) -> u64 {
@@ -233,7 +286,7 @@ impl Findings {
             ParityDimension::Inventory => self.stock.len(),
             ParityDimension::Catalog => self.catalog.len(),
             ParityDimension::Orders => self.orders.len(),
-            ParityDimension::Money => 0,
+            ParityDimension::Money => self.money.len(),
         };
         let before: usize = dimensions
             .iter()
@@ -303,7 +356,12 @@ impl Findings {
                         }
                         self.orders.iter().filter(|f| f.repairable).count() as u64
                     }
-                    ParityDimension::Money => 0,
+                    ParityDimension::Money => {
+                        for f in &self.money {
+                            *kinds.entry(f.kind).or_default() += 1;
+                        }
+                        0
+                    }
                 };
                 let kinds = kinds
                     .into_iter()
@@ -331,7 +389,7 @@ impl Findings {
     }
 
     /// Every mismatch of `dimensions`, numbered from 1: inventory (after [`Self::sort`],
-    /// by SKU and location), then catalogue (in the order found). Made one at a time, so
+    /// by SKU and location), then catalogue, orders and money (in the order found). Made one at a time, so
     /// the caller stores them in batches without holding them all.
     pub fn mismatches<'a>(
         &'a self,
@@ -360,28 +418,39 @@ impl Findings {
                 )),
                 repaired: false,
             });
+        let whole = |dimension: ParityDimension, f: &Finding, repair: Option<String>| Mismatch {
+            id: 0,
+            dimension,
+            kind: f.kind.to_owned(),
+            subject: f.subject.clone(),
+            location: f.location,
+            erp: f.erp.clone(),
+            shopify: f.shopify.clone(),
+            detail: f.detail.clone(),
+            repair,
+            repaired: false,
+        };
         let catalog = dimensions
             .contains(&ParityDimension::Catalog)
             .then_some(&self.catalog)
             .into_iter()
             .flatten()
-            .map(|f| Mismatch {
-                id: 0,
-                dimension: ParityDimension::Catalog,
-                kind: f.kind.to_owned(),
-                subject: f.subject.clone(),
-                location: f.location,
-                erp: f.erp.clone(),
-                shopify: f.shopify.clone(),
-                detail: f.detail.clone(),
-                repair: self.catalog_repairable(f).then(|| {
+            .map(move |f| {
+                let repair = self.catalog_repairable(f).then(|| {
                     format!(
                         "write the ERP's values of {} to Shopify (products flow sync)",
                         f.subject
                     )
-                }),
-                repaired: false,
+                });
+                whole(ParityDimension::Catalog, f, repair)
             });
+        // Money follows the orders: a person fixes the documents the detail names.
+        let money = dimensions
+            .contains(&ParityDimension::Money)
+            .then_some(&self.money)
+            .into_iter()
+            .flatten()
+            .map(move |f| whole(ParityDimension::Money, f, None));
         let orders = dimensions
             .contains(&ParityDimension::Orders)
             .then_some(&self.orders)
@@ -411,6 +480,7 @@ impl Findings {
         stock
             .chain(catalog)
             .chain(orders)
+            .chain(money)
             .zip(1u64..)
             .map(|(mut mismatch, id)| {
                 mismatch.id = id;

@@ -68,7 +68,8 @@ pub async fn reconcile(
         compare::stock_and_catalog(context, erp, shopify, catalog, bulk_finished, &mut findings)
             .await?;
         if dimensions.contains(&ParityDimension::Orders) {
-            orders::compare(context, erp, shopify, &mut findings).await?;
+            let money = dimensions.contains(&ParityDimension::Money);
+            orders::compare(context, erp, shopify, money, bulk_finished, &mut findings).await?;
         }
         Ok::<(), Failure>(())
     };
