@@ -52,6 +52,12 @@ pub enum Work {
         /// Whether Shopify has cancelled it.
         cancelled: bool,
     },
+    /// Every refund Shopify has for an order, booked in the ERP (each once): the repair of
+    /// refunds the ERP lacks (a lost `refunds/create`), queued by reconciliation.
+    RefundSync {
+        /// The Shopify order id.
+        order: u64,
+    },
     /// One SKU x location the inventory flow cannot push as things are (unknown SKU,
     /// untracked item, item not stocked at the location): kept as a dead letter so it is
     /// visible; retrying it marks the pair to be pushed again.
@@ -230,6 +236,7 @@ impl Work {
             Work::RepairMismatches { run, .. } => format!("repair mismatches of run {run}"),
             Work::InventoryPush => "inventory push".into(),
             Work::OrderSync { order, .. } => format!("order sync {order}"),
+            Work::RefundSync { order } => format!("refund sync of order {order}"),
             Work::ProductSync { skus } => format!("product sync of {} SKUs", skus.len()),
             Work::ProductItem { sku } => format!("product {sku}"),
             Work::InventoryItem { sku, location } => {

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::client::ShopifyClient;
 use super::documents::{ORDER_REFUND_IDS, REFUND};
 use super::error::ShopifyError;
-use super::ids::{Kind, de_gid, de_u64_string, gid};
+use super::ids::{Kind, de_gid, de_opt_gid, de_u64_string, gid};
 use super::money::{MoneyBag, Ref};
 use super::pagination::de_nodes;
 
@@ -47,6 +47,9 @@ pub struct Refund {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundLineItem {
+    /// The refund line (the webhooks' `refund_line_items[].id`).
+    #[serde(default, deserialize_with = "de_opt_gid")]
+    pub id: Option<u64>,
     /// Units refunded.
     pub quantity: i64,
     /// RETURN, CANCEL, LEGACY_RESTOCK, NO_RESTOCK.

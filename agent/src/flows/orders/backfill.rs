@@ -84,6 +84,23 @@ pub fn sync_job(order: u64, updated_at: DateTime<Utc>, cancelled: bool) -> NewJo
     }
 }
 
+/// The job that books every refund Shopify has for `order` as it was at `updated_at` (the
+/// refunds flow's; each refund is booked once whatever runs it, and each change of the
+/// order is synced once: a later refund changes the order, so its sync is queued too).
+pub fn refund_sync_job(order: u64, updated_at: DateTime<Utc>) -> NewJob {
+    let work = Work::RefundSync { order };
+    let key = format!("refunds/sync/{order}/{}", updated_at.timestamp_millis());
+    NewJob {
+        flow: FlowKind::Refunds,
+        payload_kind: work.kind(),
+        payload: work.encode(),
+        options: EnqueueOptions {
+            dedup: Some((key, SYNC_DEDUP)),
+            ..EnqueueOptions::default()
+        },
+    }
+}
+
 /// One poll: walks every page changed since the cursor. Returns how many jobs were queued
 /// (duplicates of earlier polls not counted).
 pub async fn poll_once(

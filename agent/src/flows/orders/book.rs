@@ -336,7 +336,39 @@ impl Booker {
                 Some(order)
             }
         };
-        let credit = mapping::refund(refund, order.as_ref(), &self.rules)?;
+        self.book_refund(refund, order.as_ref()).await
+    }
+
+    /// Reconciliation's repair of refunds the ERP lacks: every refund Shopify has for the
+    /// order, read through GraphQL and booked (each once: one booked already is found, not
+    /// booked again); the order first if the ERP does not have it.
+    pub async fn sync_refunds(&self, order_id: u64) -> Result<(), Failure> {
+        let _guard = self.locks.lock(order_id).await;
+        let Some(order) = self.read_order(order_id).await? else {
+            tracing::info!(
+                flow = "refunds",
+                order = order_id,
+                "order gone from Shopify; no refund to sync"
+            );
+            return Ok(());
+        };
+        if self.context.store.booked_order(order_id).await?.is_none() {
+            self.sync_locked(&order).await?;
+        }
+        let refunds = self.shopify()?.refunds(order_id).await?.unwrap_or_default();
+        for refund in &refunds {
+            let refund = RefundPayload::from_graphql(refund, &order);
+            self.book_refund(&refund, Some(&order)).await?;
+        }
+        Ok(())
+    }
+
+    async fn book_refund(
+        &self,
+        refund: &RefundPayload,
+        order: Option<&OrderPayload>,
+    ) -> Result<(), Failure> {
+        let credit = mapping::refund(refund, order, &self.rules)?;
         let booked = self.erp()?.record_refund(&credit).await?;
         tracing::info!(
             flow = "refunds",

@@ -11,6 +11,8 @@
 //!     --> cancelled in Shopify? --> erp.cancel_sales_order --> ledger
 //! orders/edited --> booked? dead letter naming the change : read the order, book it
 //! refunds/create --> order booked (or read and booked now) --> erp.record_refund
+//! RefundSync (reconciliation's repair) --> the order's refunds read from Shopify, each
+//!     booked once as if its refunds/create had come
 //! backfill (every orders.backfill_interval) --orders updated since the cursor-->
 //!     OrderSync jobs (one per change) --> booked and state matches? done : read, sync
 //! customers/redact, shop/redact --> stored deliveries rewritten without personal data
@@ -71,6 +73,7 @@ impl OrdersHandler {
             Work::OrderSync {
                 order, cancelled, ..
             } => self.booker.sync_from_shopify(order, cancelled).await,
+            Work::RefundSync { order } => self.booker.sync_refunds(order).await,
             other => Err(Failure::permanent(
                 "unexpected_work",
                 format!("the orders flow cannot run `{}`", other.kind()),

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use plumb_common::Decimal;
 
+use crate::shopify::Refund as RefundRead;
 use crate::shopify::money::{MoneyBag, TaxLine as GraphqlTaxLine};
 use crate::shopify::orders::{self as graphql, MailingAddress, Order, PricingValue};
 use crate::store::Failure;
@@ -541,6 +542,77 @@ impl RefundPayload {
     /// Reads a `refunds/create` webhook body.
     pub fn parse(body: &str) -> Result<RefundPayload, PayloadError> {
         parse(body, "a Shopify refund")
+    }
+
+    /// A refund read through GraphQL, in the webhooks' shape, for `order` (read through
+    /// GraphQL too): each refunded line is the order's line (its SKU and taxes), GraphQL's
+    /// order adjustments are refund discrepancies (shipping comes as its own lines), and
+    /// what GraphQL does not give is `None`.
+    pub fn from_graphql(refund: &RefundRead, order: &OrderPayload) -> RefundPayload {
+        let restock = |text: &str| match text {
+            "RETURN" => RestockType::Return,
+            "CANCEL" => RestockType::Cancel,
+            "LEGACY_RESTOCK" => RestockType::LegacyRestock,
+            _ => RestockType::NoRestock,
+        };
+        RefundPayload {
+            id: refund.legacy_resource_id,
+            order_id: order.id,
+            created_at: refund.created_at.unwrap_or(order.updated_at),
+            processed_at: refund.created_at,
+            note: refund.note.clone(),
+            refund_line_items: refund
+                .refund_line_items
+                .iter()
+                .map(|line| RefundLineItem {
+                    id: line.id.unwrap_or_default(),
+                    line_item_id: line.line_item.id,
+                    quantity: line.quantity,
+                    restock_type: restock(&line.restock_type),
+                    location_id: line.location.as_ref().map(|l| l.id),
+                    subtotal_set: line.subtotal_set.clone(),
+                    total_tax_set: line.total_tax_set.clone(),
+                    line_item: order
+                        .line_items
+                        .iter()
+                        .find(|l| l.id == line.line_item.id)
+                        .cloned(),
+                })
+                .collect(),
+            refund_shipping_lines: refund
+                .refund_shipping_lines
+                .iter()
+                .map(|line| RefundShippingLine {
+                    id: None,
+                    shipping_line_id: None,
+                    subtotal_amount_set: line.subtotal_amount_set.clone(),
+                    total_tax_amount_set: Some(line.tax_amount_set.clone()),
+                })
+                .collect(),
+            order_adjustments: refund
+                .order_adjustments
+                .iter()
+                .map(|adjustment| OrderAdjustment {
+                    id: Some(adjustment.id),
+                    kind: "refund_discrepancy".to_owned(),
+                    reason: adjustment.reason.as_deref().map(str::to_lowercase),
+                    amount_set: adjustment.amount_set.clone(),
+                    tax_amount_set: Some(adjustment.tax_amount_set.clone()),
+                })
+                .collect(),
+            transactions: refund
+                .transactions
+                .iter()
+                .map(|t| Transaction {
+                    id: t.id,
+                    kind: t.kind.to_lowercase(),
+                    gateway: t.gateway.clone(),
+                    status: Some(t.status.to_lowercase()),
+                    amount: t.amount_set.shop_money.amount,
+                    currency: Some(t.amount_set.shop_money.currency_code.clone()),
+                })
+                .collect(),
+        }
     }
 }
 

@@ -165,6 +165,9 @@ pub struct OrderSync {
     pub updated_at: DateTime<Utc>,
     /// Whether Shopify has cancelled it.
     pub cancelled: bool,
+    /// Whether the repair books the order's refunds (a `refund_differs`) rather than the
+    /// order itself.
+    pub refunds: bool,
 }
 
 impl OrderSync {
@@ -184,6 +187,7 @@ impl OrderSync {
                 .ok()?
                 .with_timezone(&Utc),
             cancelled: state == "cancelled",
+            refunds: false,
         })
     }
 }
@@ -471,6 +475,7 @@ impl Findings {
                         f.order,
                         match f.kind {
                             OrderKind::MissingInErp => "book it in the ERP",
+                            OrderKind::RefundDiffers => "book its refunds in the ERP, each once",
                             _ => "cancel it in the ERP",
                         }
                     )

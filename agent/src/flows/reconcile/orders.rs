@@ -137,6 +137,7 @@ fn judge(order: &OrderFigures, sales: &[BookedSale]) -> Option<OrderFinding> {
         order: order.id,
         updated_at: order.updated_at,
         cancelled: order.cancelled_at.is_some(),
+        refunds: false,
     };
     let erp = |sales: &[BookedSale]| {
         let each: Vec<String> = sales
@@ -162,7 +163,10 @@ fn judge(order: &OrderFigures, sales: &[BookedSale]) -> Option<OrderFinding> {
         order: order.id,
         erp: (!sales.is_empty()).then(|| erp(sales)),
         detail,
-        shopify: sync,
+        shopify: OrderSync {
+            refunds: kind == OrderKind::RefundDiffers,
+            ..sync
+        },
         repairable,
     })
 }
@@ -217,14 +221,25 @@ fn problems(
         _ => {}
     }
     let refunded = order.refunded.shop_money.amount;
-    if refunded != sale.refunded {
+    if refunded > sale.refunded {
+        // Repairable: the refunds flow books each of Shopify's refunds once.
+        found.push((
+            OrderKind::RefundDiffers,
+            true,
+            format!(
+                "Shopify refunded {} of order {id}, the ERP credited {}: a refund delivery was missed or failed",
+                shown(refunded),
+                shown(sale.refunded)
+            ),
+        ));
+    } else if refunded < sale.refunded {
         found.push((
             OrderKind::RefundDiffers,
             false,
             format!(
-                "Shopify refunded {} of order {id}, the ERP credited {}: a refund delivery was missed or failed (see the refunds' dead letters), or a credit was made by hand",
-                shown(refunded),
-                shown(sale.refunded)
+                "the ERP credited {} for order {id}, Shopify refunded {}: a credit made by hand in the ERP? Cancel the extra credit there",
+                shown(sale.refunded),
+                shown(refunded)
             ),
         ));
     }
@@ -414,7 +429,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(unrefunded.kind, OrderKind::RefundDiffers);
-        assert!(!unrefunded.repairable);
+        assert!(unrefunded.repairable && unrefunded.shopify.refunds);
+        let by_hand = judge(
+            &order(6, 1, 1000, 0, "UNFULFILLED"),
+            &[sale(6, 1000, 300, false)],
+        )
+        .unwrap();
+        assert_eq!(by_hand.kind, OrderKind::RefundDiffers);
+        assert!(!by_hand.repairable, "{}", by_hand.detail);
         assert!(
             unrefunded.detail.contains("refunded 5.00"),
             "{}",

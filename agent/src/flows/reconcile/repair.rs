@@ -11,12 +11,12 @@ use plumb_common::protocol::{MismatchQuery, MismatchSelection, ParityDimension};
 
 use crate::erp::{Erp, Selection};
 use crate::flows::inventory::{formula, poller::targets, push_job};
-use crate::flows::orders::backfill::sync_job;
+use crate::flows::orders::backfill::{refund_sync_job, sync_job};
 use crate::flows::products::{SKUS_PER_JOB, sync_job as products_sync_job};
 use crate::store::{Failure, NewJob, TargetUpdate};
 
 use super::super::FlowContext;
-use super::findings::OrderSync;
+use super::findings::{OrderKind, OrderSync};
 
 /// Pairs one repair write covers (and SKUs one ERP read asks for).
 const CHUNK: usize = 2_000;
@@ -162,7 +162,11 @@ pub async fn orders(
     let jobs = syncs
         .iter()
         .map(|(id, sync)| {
-            let job = sync_job(sync.order, sync.updated_at, sync.cancelled);
+            let job = if sync.refunds {
+                refund_sync_job(sync.order, sync.updated_at)
+            } else {
+                sync_job(sync.order, sync.updated_at, sync.cancelled)
+            };
             (job, vec![*id])
         })
         .collect();
@@ -286,7 +290,8 @@ pub async fn from_run(
                         OrderSync::parse(order, mismatch.shopify.as_deref().unwrap_or_default())
                     });
                     if let Some(sync) = sync {
-                        syncs.push((mismatch.id, sync));
+                        let refunds = mismatch.kind == OrderKind::RefundDiffers.as_str();
+                        syncs.push((mismatch.id, OrderSync { refunds, ..sync }));
                     }
                 }
                 // Only the kinds a flow repairs have a repair.
