@@ -314,7 +314,6 @@ impl ErpSide {
     }
 }
 
-/// An amount as people write it: at least two decimals ("12.00", not "12.0" or "12").
 /// Runs `document` (named `name`) as a bulk operation with `layout`, waits for it (reading
 /// its state every `reconcile.bulk_poll_interval`, or sooner when the
 /// `bulk_operations/finish` webhook notifies `bulk_finished`) and returns its result's
@@ -345,6 +344,7 @@ pub(super) async fn bulk_result(
         .map(str::to_owned))
 }
 
+/// An amount as people write it: at least two decimals ("12.00", not "12.0" or "12").
 pub(super) fn money(amount: Decimal) -> String {
     let mut amount = amount;
     if amount.scale() < 2 {
