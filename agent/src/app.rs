@@ -195,6 +195,7 @@ fn flow_context(config: &Config, store: &Store, clock: Clock) -> flows::FlowCont
         config: Arc::new(config.clone()),
         shopify,
         erp,
+        erp_kits: flows::inventory::kits::ErpKits::default(),
     }
 }
 

@@ -316,6 +316,42 @@ impl<'a> Clerk<'a> {
         self.call("stock.inventory", "confirm", vec![ids]).await;
     }
 
+    /// Creates a kit product `sku` (Tryton's `product_kit`) made of `components` (SKU,
+    /// units per kit), listed on its template; returns the kit's product id.
+    pub async fn create_kit(&self, sku: &str, components: &[(&str, f64)]) -> i64 {
+        let unit = &self.server.seed["unit"];
+        let components: Vec<Value> = components
+            .iter()
+            .map(|(sku, quantity)| {
+                json!({"product": self.server.product(sku), "quantity": quantity, "unit": unit})
+            })
+            .collect();
+        self.call(
+            "product.template",
+            "create",
+            vec![json!([{
+                "name": format!("Kit {sku}"),
+                "type": "kit",
+                "default_uom": unit,
+                "list_price": {"__class__": "Decimal", "decimal": "30.00"},
+                "cost_price_method": "fixed",
+                "salable": true,
+                "sale_uom": unit,
+                "products": [["create", [{"suffix_code": sku}]]],
+                "components": [["create", components]],
+            }])],
+        )
+        .await;
+        let found = self
+            .call(
+                "product.product",
+                "search",
+                vec![json!([["suffix_code", "=", sku]]), json!(0), json!(1)],
+            )
+            .await;
+        found[0].as_i64().expect("the kit's product")
+    }
+
     /// Receives `quantity` of `sku` from a supplier straight into storage (a done move).
     pub async fn receive(&self, sku: &str, warehouse: &str, quantity: i64) {
         let supplier = self

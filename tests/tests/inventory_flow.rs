@@ -75,6 +75,7 @@ async fn harness_with(stock: i64, extra: &str) -> Harness {
         config: Arc::new(config),
         shopify: Some(client_for(&sandbox, ApiVersion::V2026_07, |_| {}).expect("client")),
         erp: None,
+        erp_kits: Default::default(),
     };
     let harness = Harness {
         handler: InventoryHandler::new(context.clone()),
@@ -405,6 +406,7 @@ async fn a_first_run_larger_than_a_chunk_stores_every_sku_then_polls_changes() {
         config: Arc::new(config),
         shopify: None,
         erp: None,
+        erp_kits: Default::default(),
     };
     let connector = erp.connector();
     let marked = poll_once(&context, &connector).await.expect("first run");

@@ -59,9 +59,12 @@ PACKAGES=(
     "trytond-stock~=${TRYTON_SERIES}.0"
     "trytond-product~=${TRYTON_SERIES}.0"
     "trytond-stock_package_shipping~=${TRYTON_SERIES}.0"
+    "trytond-product_kit~=${TRYTON_SERIES}.0"
 )
-# Tryton modules activated in the database (dependencies come along).
-MODULES=(sale stock_package_shipping)
+# Tryton modules activated in the database (dependencies come along).  product_kit
+# adds kits (a product of type "kit" made of components), which the inventory flow
+# syncs as bundles.
+MODULES=(sale stock_package_shipping product_kit)
 
 log() { echo "[plumb-tryton] $*" >&2; }
 die() { local code=$1; shift; echo "[plumb-tryton] ERROR: $*" >&2; exit "$code"; }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use toml::Value;
 
 use super::reader::{Need, Parse, Reader, mismatch};
-use super::values::{erp_poll_interval, integer, string};
+use super::values::{boolean, erp_poll_interval, integer, string};
 
 /// Which ERP figure is sellable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -81,6 +81,8 @@ pub struct InventoryConfig {
     pub buffers: Vec<BufferRule>,
     /// Bundles.
     pub bundles: Vec<BundleDefinition>,
+    /// Whether the ERP's own kits (Tryton's `product_kit`) are bundles too.
+    pub erp_kits: bool,
 }
 
 impl Default for InventoryConfig {
@@ -91,6 +93,7 @@ impl Default for InventoryConfig {
             on_drift: DriftAction::default(),
             buffers: Vec::new(),
             bundles: Vec::new(),
+            erp_kits: true,
         }
     }
 }
@@ -166,6 +169,7 @@ impl InventoryConfig {
         let poll_interval = reader.or("poll_interval", default.poll_interval, erp_poll_interval);
         let sellable = reader.or("sellable", default.sellable, sellable);
         let on_drift = reader.or("on_drift", default.on_drift, drift_action);
+        let erp_kits = reader.or("erp_kits", default.erp_kits, boolean);
         let buffers = reader
             .tables("buffers", read_buffer)
             .into_iter()
@@ -205,6 +209,7 @@ impl InventoryConfig {
             on_drift,
             buffers,
             bundles: bundles.into_iter().map(|(_, b)| b).collect(),
+            erp_kits,
         }
     }
 }

@@ -106,6 +106,9 @@ pub trait Erp: Send + Sync + std::fmt::Debug + 'static {
         skus: Selection<'a>,
     ) -> BoxFuture<'a, Result<Vec<ProductRecord>, ErpError>>;
 
+    /// The kits the ERP defines (none when it has no such notion).
+    fn kits(&self) -> BoxFuture<'_, Result<Kits, ErpError>>;
+
     /// A cursor at the ERP's "now" for [`Erp::product_changes`]: polling from it reports
     /// only later changes.
     fn product_cursor(&self) -> BoxFuture<'_, Result<Cursor, ErpError>>;

@@ -429,3 +429,23 @@ pub struct ErpHealth {
     /// How long the round trip took, in milliseconds.
     pub latency_ms: u64,
 }
+
+/// A kit the ERP defines (Tryton's `product_kit`): a product sold under its own SKU and
+/// stocked as its components, so its availability is computed from theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kit {
+    /// The kit's SKU.
+    pub sku: Sku,
+    /// (component SKU, units of it in one kit).
+    pub components: Vec<(Sku, i64)>,
+}
+
+/// The ERP's kits: those a bundle can stand for, and those it cannot, with why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kits {
+    /// Kits of whole units of components.
+    pub kits: Vec<Kit>,
+    /// (kit SKU, why it cannot be a bundle): a fixed component, a fraction of a unit, a
+    /// component counted in another unit than its product's, a component without a SKU.
+    pub unusable: Vec<(Sku, String)>,
+}

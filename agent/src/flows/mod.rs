@@ -48,6 +48,8 @@ pub struct FlowContext {
     pub shopify: Option<ShopifyClient>,
     /// The ERP connector; `None` when `[erp]` is not configured.
     pub erp: Option<Arc<dyn Erp>>,
+    /// The ERP's kits, as the inventory flow last read them ([`FlowContext::inventory`]).
+    pub erp_kits: inventory::kits::ErpKits,
 }
 
 /// The handler of each flow this build can run.

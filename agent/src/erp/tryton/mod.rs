@@ -27,6 +27,7 @@
 
 mod catalog;
 pub mod cursor;
+mod kits;
 mod pricing;
 mod products;
 mod refunds;
@@ -42,7 +43,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{
-    BookedOrder, BookedSale, CancelOutcome, Cursor, Erp, ErpError, ErpHealth, ProductChanges,
+    BookedOrder, BookedSale, CancelOutcome, Cursor, Erp, ErpError, ErpHealth, Kits, ProductChanges,
     ProductRecord, Refund, RefundRef, SalesOrder, SalesOrderRef, Selection, ShipmentChanges,
     StockChanges, StockLevel, Warehouse,
 };
@@ -222,6 +223,10 @@ impl Erp for Tryton {
         skus: Selection<'a>,
     ) -> BoxFuture<'a, Result<Vec<ProductRecord>, ErpError>> {
         Box::pin(products::read(self, skus))
+    }
+
+    fn kits(&self) -> BoxFuture<'_, Result<Kits, ErpError>> {
+        Box::pin(kits::read(self))
     }
 
     fn product_cursor(&self) -> BoxFuture<'_, Result<Cursor, ErpError>> {

@@ -70,7 +70,9 @@ const MOVES_PAGE: usize = 5_000;
 
 /// `[[field, "in", ids]]` when only some products are read (`None`: all of them).
 fn only(field: &str, ids: Option<&[i64]>) -> Vec<Value> {
-    ids.map(|ids| json!([field, "in", ids])).into_iter().collect()
+    ids.map(|ids| json!([field, "in", ids]))
+        .into_iter()
+        .collect()
 }
 
 /// Units of each product (of `ids`, if given) in assigned moves leaving the warehouse's

@@ -32,6 +32,7 @@
 pub mod compare;
 mod echo;
 pub mod formula;
+pub mod kits;
 pub mod poller;
 mod push;
 

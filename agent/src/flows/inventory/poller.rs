@@ -11,7 +11,7 @@
 //! that poll's figures, which count their sales: never earlier (Shopify would be raised by
 //! their units until the poll), never later (they would count twice).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use plumb_common::Sku;
@@ -23,7 +23,7 @@ use crate::shutdown::Shutdown;
 use crate::store::TargetUpdate;
 
 use super::super::FlowContext;
-use super::{formula, push_job};
+use super::{formula, kits, push_job};
 
 /// The store's name for the ERP stock cursor.
 pub const CURSOR: &str = "inventory/erp_stock";
@@ -35,7 +35,20 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, shutdown: Shutdown) {
     // Webhooks may have been missed while the agent was down: once the first poll has
     // stored the ERP's figures, every pair is compared with Shopify.
     let mut compared = false;
+    let mut kits_read: Option<std::time::Instant> = None;
     while polls.tick().await {
+        if context.config.inventory.erp_kits
+            && kits_read.is_none_or(|at| at.elapsed() >= kits::REFRESH)
+        {
+            match refresh_kits(&context, erp.as_ref()).await {
+                Ok(()) => kits_read = Some(std::time::Instant::now()),
+                Err(error) => tracing::warn!(
+                    flow = "inventory",
+                    %error,
+                    "cannot read the ERP's kits; trying again at the next poll"
+                ),
+            }
+        }
         match poll_once(&context, erp.as_ref()).await {
             Ok(marked) => {
                 polls.succeeded();
@@ -53,6 +66,39 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, shutdown: Shutdown) {
             Err(error) => polls.failed(&error),
         }
     }
+}
+
+/// Reads the ERP's kits; once the first run has stored the stock, the targets of kits new
+/// or changed are computed from their components' stock now (a kit defined later, or
+/// changed while the agent was down, does not wait for a component to move).
+async fn refresh_kits(context: &FlowContext, erp: &dyn Erp) -> Result<(), PollError> {
+    let changed = kits::refresh(context, erp).await?;
+    if changed.is_empty() || context.store.cursor(CURSOR.to_owned()).await?.is_none() {
+        return Ok(());
+    }
+    let kits = context.erp_kits.get();
+    let skus: BTreeSet<Sku> = kits
+        .iter()
+        .filter(|kit| changed.contains(&kit.sku))
+        .flat_map(|kit| kit.components.iter())
+        .filter_map(|c| Sku::new(&c.sku).ok())
+        .collect();
+    let skus: Vec<Sku> = skus.into_iter().collect();
+    let warehouses: Vec<String> = (context.config.locations.iter())
+        .map(|l| l.erp_warehouse.clone())
+        .collect();
+    if skus.is_empty() || warehouses.is_empty() {
+        return Ok(());
+    }
+    let levels = erp.stock(Selection::Skus(&skus), &warehouses).await?;
+    let marked = store_targets(context, erp, &levels, &warehouses, None, Vec::new()).await?;
+    tracing::info!(
+        flow = "inventory",
+        kits = changed.len(),
+        marked,
+        "targets of new or changed ERP kits computed from their components"
+    );
+    Ok(())
 }
 
 /// The start-up comparison; `false` if it must be tried again at the next tick.
@@ -146,10 +192,10 @@ async fn store_targets(
     cursor: Option<Cursor>,
     booked: Vec<u64>,
 ) -> Result<usize, PollError> {
-    let bundle_levels =
-        bundle_component_levels(&context.config.inventory, erp, levels, warehouses).await?;
+    let inventory = context.inventory();
+    let bundle_levels = bundle_component_levels(&inventory, erp, levels, warehouses).await?;
     let updates = targets(
-        &context.config.inventory,
+        &inventory,
         &context.config.locations,
         levels,
         &bundle_levels,
@@ -264,6 +310,7 @@ pub fn targets(
                 formula::sellable(level, config.sellable),
             );
     }
+    let moved: HashSet<&str> = levels.iter().map(|l| l.sku.as_str()).collect();
     for (warehouse, stock) in &by_warehouse {
         let Some(&location) = location_of.get(warehouse) else {
             continue;
@@ -272,7 +319,7 @@ pub fn targets(
             let touched = bundle
                 .components
                 .iter()
-                .any(|c| levels.iter().any(|l| l.sku.as_str() == c.sku));
+                .any(|c| moved.contains(c.sku.as_str()));
             if touched {
                 let units =
                     formula::bundle_units(&bundle.components, |sku| stock.get(sku).copied());

@@ -13,7 +13,7 @@ use plumb_common::Sku;
 use plumb_common::protocol::ParityDimension;
 use rust_decimal::Decimal;
 
-use crate::config::{Field, LocationMapping, Owner};
+use crate::config::{Field, InventoryConfig, LocationMapping, Owner};
 use crate::erp::{Erp, Selection, StockLevel};
 use crate::flows::inventory::formula;
 use crate::flows::inventory::poller::targets;
@@ -229,7 +229,8 @@ async fn read_erp(
             });
         }
     }
-    for bundle in &config.inventory.bundles {
+    let inventory = context.inventory();
+    for bundle in &inventory.bundles {
         if !side.index.contains_key(&bundle.sku) {
             side.add(&bundle.sku, None);
         }
@@ -253,11 +254,10 @@ async fn read_erp(
             .stock(Selection::Skus(chunk), &warehouses)
             .await
             .map_err(Failure::from)?;
-        side.add_targets(context, &levels, &[]);
+        side.add_targets(&inventory, &levels, &[]);
     }
-    if !config.inventory.bundles.is_empty() {
-        let components: Vec<Sku> = config
-            .inventory
+    if !inventory.bundles.is_empty() {
+        let components: Vec<Sku> = inventory
             .bundles
             .iter()
             .flat_map(|b| b.components.iter())
@@ -268,7 +268,7 @@ async fn read_erp(
             .stock(Selection::Skus(&components), &warehouses)
             .await
             .map_err(Failure::from)?;
-        side.add_targets(context, &levels, &levels);
+        side.add_targets(&inventory, &levels, &levels);
     }
     let withheld = context
         .store
@@ -301,11 +301,11 @@ impl ErpSide {
     /// inventory flow's own [`targets`].
     fn add_targets(
         &mut self,
-        context: &FlowContext,
+        inventory: &InventoryConfig,
         levels: &[StockLevel],
         bundles: &[StockLevel],
     ) {
-        let updates = targets(&context.config.inventory, &self.locations, levels, bundles);
+        let updates = targets(inventory, &self.locations, levels, bundles);
         for update in updates {
             if let Some(&index) = self.index.get(&update.sku) {
                 self.targets.insert((index, update.location), update.base);

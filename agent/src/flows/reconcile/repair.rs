@@ -62,8 +62,8 @@ pub async fn stock(
         .cloned()
         .collect();
     let warehouses: Vec<String> = locations.iter().map(|l| l.erp_warehouse.clone()).collect();
-    let bundles: BTreeMap<&str, Vec<&str>> = config
-        .inventory
+    let inventory = context.inventory();
+    let bundles: BTreeMap<&str, Vec<&str>> = inventory
         .bundles
         .iter()
         .map(|b| {
@@ -94,7 +94,7 @@ pub async fn stock(
                 .map_err(Failure::from)?
         };
         let mut fresh: BTreeMap<(String, u64), TargetUpdate> =
-            targets(&config.inventory, &locations, &levels, &levels)
+            targets(&inventory, &locations, &levels, &levels)
                 .into_iter()
                 .map(|u| ((u.sku.clone(), u.location), u))
                 .collect();
