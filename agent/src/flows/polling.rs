@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::erp::ErpError;
+use crate::erp::{Cursor, ErpError};
 use crate::shutdown::Shutdown;
 use crate::store::StoreError;
 
@@ -72,4 +72,13 @@ impl Polls {
             self.failing = true;
         }
     }
+}
+
+/// The ERP cursor a poller stored under `name`, if it stored one.
+pub async fn stored_cursor(
+    store: &crate::store::Store,
+    name: &str,
+) -> Result<Option<Cursor>, StoreError> {
+    let stored = store.cursor(name.to_owned()).await?;
+    Ok(stored.map(|bytes| Cursor(String::from_utf8_lossy(&bytes).into_owned())))
 }

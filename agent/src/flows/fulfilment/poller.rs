@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use plumb_common::FlowKind;
 
-use crate::erp::{Cursor, Erp, Shipment};
-use crate::flows::polling::{PollError, Polls};
+use crate::erp::{Erp, Shipment};
+use crate::flows::polling::{PollError, Polls, stored_cursor};
 use crate::shutdown::Shutdown;
 use crate::store::{EnqueueOptions, EnqueueOutcome, NewJob};
 use crate::work::Work;
@@ -67,11 +67,8 @@ pub fn fulfil_job(shipment: Shipment) -> NewJob {
 /// One poll: queues the shipments of Shopify orders with the new cursor. Returns how many
 /// jobs it queued (repeats the dedup ledger dropped not counted).
 pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, PollError> {
-    let stored = context.store.cursor(CURSOR.to_owned()).await?;
-    let cursor = stored
-        .as_deref()
-        .map(|bytes| Cursor(String::from_utf8_lossy(bytes).into_owned()))
-        .unwrap_or_default();
+    let stored = stored_cursor(&context.store, CURSOR).await?;
+    let cursor = stored.clone().unwrap_or_default();
     let changes = erp.shipments_since(&cursor).await?;
     let (ours, others): (Vec<Shipment>, Vec<Shipment>) = changes
         .shipments
@@ -84,7 +81,7 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
             "shipments of ERP sales that are not Shopify orders skipped"
         );
     }
-    if ours.is_empty() && stored.as_deref() == Some(changes.cursor.0.as_bytes()) {
+    if ours.is_empty() && stored.as_ref() == Some(&changes.cursor) {
         return Ok(0);
     }
     let now = context.clock.now();

@@ -18,7 +18,7 @@ use plumb_common::Sku;
 
 use crate::config::{InventoryConfig, LocationMapping};
 use crate::erp::{Cursor, Erp, ErpError, Selection, StockLevel};
-use crate::flows::polling::{PollError, Polls};
+use crate::flows::polling::{PollError, Polls, stored_cursor};
 use crate::shutdown::Shutdown;
 use crate::store::TargetUpdate;
 
@@ -146,9 +146,8 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
         return Ok(0);
     }
     let warehouses: Vec<String> = locations.iter().map(|l| l.erp_warehouse.clone()).collect();
-    match context.store.cursor(CURSOR.to_owned()).await? {
-        Some(bytes) => {
-            let cursor = Cursor(String::from_utf8_lossy(&bytes).into_owned());
+    match stored_cursor(&context.store, CURSOR).await? {
+        Some(cursor) => {
             let changes = erp.stock_changes(&cursor, &warehouses).await?;
             let moved = (changes.cursor != cursor).then_some(changes.cursor);
             store_targets(context, erp, &changes.levels, &warehouses, moved, booked).await

@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use crate::erp::{Cursor, Erp};
-use crate::flows::polling::{PollError, Polls};
+use crate::erp::Erp;
+use crate::flows::polling::{PollError, Polls, stored_cursor};
 use crate::shutdown::Shutdown;
 
 use super::super::FlowContext;
@@ -41,11 +41,7 @@ pub async fn run(context: FlowContext, erp: Arc<dyn Erp>, shutdown: Shutdown) {
 
 /// One poll: queues the changed products with the new cursor. Returns how many SKUs.
 pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, PollError> {
-    let stored = context.store.cursor(CURSOR.to_owned()).await?;
-    let Some(cursor) = stored
-        .as_deref()
-        .map(|bytes| Cursor(String::from_utf8_lossy(bytes).into_owned()))
-    else {
+    let Some(cursor) = stored_cursor(&context.store, CURSOR).await? else {
         let now = erp.product_cursor().await?;
         context
             .store
@@ -58,7 +54,7 @@ pub async fn poll_once(context: &FlowContext, erp: &dyn Erp) -> Result<usize, Po
         return Ok(0);
     };
     let changes = erp.product_changes(&cursor).await?;
-    if changes.skus.is_empty() && stored.as_deref() == Some(changes.cursor.0.as_bytes()) {
+    if changes.skus.is_empty() && changes.cursor == cursor {
         return Ok(0);
     }
     let count = changes.skus.len();
