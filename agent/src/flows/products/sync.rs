@@ -138,72 +138,57 @@ fn plan(
     };
     plan.synced.synced_at = context.clock.now();
     let last = synced.cloned().unwrap_or_default();
-    plan.take(
-        "price",
-        decide(
-            owned(Field::Price),
-            Some(&erp.price),
-            Some(&shopify.price),
-            last.price.as_ref(),
-            force,
-            on_conflict,
-        ),
-        |p, v| p.update.price = Some(v),
-        |s, v| s.price = v,
+    // One field: what the ERP says, what Shopify shows and what was last synced decide
+    // whether it is written; `$record` names it in the synced record too.
+    macro_rules! field {
+        ($field:expr, $record:ident, $erp:expr, $shopify:expr, |$p:ident, $v:ident| $write:expr) => {
+            plan.take(
+                stringify!($record),
+                decide(
+                    owned($field),
+                    $erp,
+                    $shopify,
+                    last.$record.as_ref(),
+                    force,
+                    on_conflict,
+                ),
+                |$p, $v| $write,
+                |s, v| s.$record = v,
+            )
+        };
+    }
+    field!(
+        Field::Price,
+        price,
+        Some(&erp.price),
+        Some(&shopify.price),
+        |p, v| { p.update.price = Some(v) }
     );
-    plan.take(
-        "compare_at_price",
-        decide(
-            owned(Field::CompareAtPrice),
-            erp.compare_at_price.as_ref(),
-            shopify.compare_at_price.as_ref(),
-            last.compare_at_price.as_ref(),
-            force,
-            on_conflict,
-        ),
-        |p, v| p.update.compare_at_price = Some(v),
-        |s, v| s.compare_at_price = v,
+    field!(
+        Field::CompareAtPrice,
+        compare_at_price,
+        erp.compare_at_price.as_ref(),
+        shopify.compare_at_price.as_ref(),
+        |p, v| p.update.compare_at_price = Some(v)
     );
-    plan.take(
-        "barcode",
-        decide(
-            owned(Field::Barcode),
-            erp.barcode.as_ref(),
-            shopify.barcode.as_ref(),
-            last.barcode.as_ref(),
-            force,
-            on_conflict,
-        ),
-        |p, v| p.update.barcode = Some(v),
-        |s, v| s.barcode = v,
+    field!(
+        Field::Barcode,
+        barcode,
+        erp.barcode.as_ref(),
+        shopify.barcode.as_ref(),
+        |p, v| { p.update.barcode = Some(v) }
     );
-    plan.take(
-        "cost",
-        decide(
-            owned(Field::Cost),
-            erp.cost.as_ref(),
-            shopify.cost.as_ref(),
-            last.cost.as_ref(),
-            force,
-            on_conflict,
-        ),
-        |p, v| p.update.cost = Some(v),
-        |s, v| s.cost = v,
+    field!(
+        Field::Cost,
+        cost,
+        erp.cost.as_ref(),
+        shopify.cost.as_ref(),
+        |p, v| { p.update.cost = Some(v) }
     );
     let title = (!erp.title.is_empty()).then_some(&erp.title);
-    plan.take(
-        "title",
-        decide(
-            owned(Field::Title),
-            title,
-            Some(&shopify.title),
-            last.title.as_ref(),
-            force,
-            on_conflict,
-        ),
-        |p, v| p.title = Some(v),
-        |s, v| s.title = v,
-    );
+    field!(Field::Title, title, title, Some(&shopify.title), |p, v| {
+        p.title = Some(v)
+    });
     plan
 }
 
