@@ -14,6 +14,7 @@
 //! business error, or a call that is carried out but whose answer is lost.
 
 mod logic;
+mod query;
 mod records;
 
 use std::collections::VecDeque;
