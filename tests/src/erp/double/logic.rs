@@ -1,7 +1,6 @@
 //! What the double does with a call: login, the generic model methods (`search`,
 //! `search_read`, `read`, `search_count`, `create`, `write`), computed fields (stock
-//! quantities from moves, sale totals from lines) and the buttons of sales, shipments,
-//! returns and invoices, with Tryton's state rules.
+//! quantities from moves, sale totals from lines) and the buttons of sales, shipments, returns and invoices, with Tryton's state rules.
 
 use std::collections::HashMap;
 
@@ -27,6 +26,19 @@ pub struct State {
     /// Stock quantities per product, computed once per (context, forecast) and records
     /// generation: one pass over the moves instead of one per product read.
     quantities: std::sync::Mutex<QuantityCache>,
+    /// The last search and its answer: the connector reads a large answer a page at a
+    /// time (offset and limit), asking the same search for each page, and while the
+    /// records are unchanged the answer is the same.
+    last_search: Option<(SearchKey, Vec<i64>)>,
+}
+
+/// A search, at one records generation.
+#[derive(Debug, PartialEq)]
+struct SearchKey {
+    generation: u64,
+    model: String,
+    domain: String,
+    order: String,
 }
 
 #[derive(Debug, Default)]
@@ -126,19 +138,14 @@ impl State {
         let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
         match name {
             "get_preferences" => Ok(json!({"company": 1, "language": "en"})),
-            "search" => {
-                let ids = self.records.search(model, &arg(0), &arg(3));
-                Ok(json!(page(ids, &arg(1), &arg(2))))
-            }
-            "search_count" => Ok(json!(
-                self.records.search(model, &arg(0), &Value::Null).len()
-            )),
+            "search" => Ok(json!(page(
+                self.search(model, &arg(0), &arg(3)),
+                &arg(1),
+                &arg(2)
+            ))),
+            "search_count" => Ok(json!(self.search(model, &arg(0), &Value::Null).len())),
             "search_read" => {
-                let ids = page(
-                    self.records.search(model, &arg(0), &arg(3)),
-                    &arg(1),
-                    &arg(2),
-                );
+                let ids = page(self.search(model, &arg(0), &arg(3)), &arg(1), &arg(2));
                 Ok(self.read(model, &ids, &arg(4), context))
             }
             "read" => Ok(self.read(model, &ids_of(&arg(0)), &arg(1), context)),
@@ -164,6 +171,25 @@ impl State {
                 Ok(Value::Null)
             }
         }
+    }
+
+    /// The ids matching `domain`, ordered: the last answer again if it is the same search
+    /// on the same records.
+    fn search(&mut self, model: &str, domain: &Value, order: &Value) -> &[i64] {
+        let key = SearchKey {
+            generation: self.records.generation,
+            model: model.to_owned(),
+            domain: domain.to_string(),
+            order: order.to_string(),
+        };
+        let (_, ids) = match self.last_search.take() {
+            Some(last) if last.0 == key => self.last_search.insert(last),
+            _ => {
+                let ids = self.records.search(model, domain, order);
+                self.last_search.insert((key, ids))
+            }
+        };
+        ids
     }
 
     fn create(&mut self, model: &str, values: &Rec) -> Result<i64, Refusal> {
@@ -554,8 +580,8 @@ fn line_amount(line: &Rec) -> Decimal {
     (quantity * price).round_dp(2)
 }
 
-fn page(ids: Vec<i64>, offset: &Value, limit: &Value) -> Vec<i64> {
+fn page(ids: &[i64], offset: &Value, limit: &Value) -> Vec<i64> {
     let offset = offset.as_u64().unwrap_or(0) as usize;
     let limit = limit.as_u64().map(|l| l as usize).unwrap_or(usize::MAX);
-    ids.into_iter().skip(offset).take(limit).collect()
+    ids.iter().skip(offset).take(limit).copied().collect()
 }
