@@ -1,6 +1,7 @@
 //! What the double does with a call: login, the generic model methods (`search`,
 //! `search_read`, `read`, `search_count`, `create`, `write`), computed fields (stock
-//! quantities from moves, sale totals from lines) and the buttons of sales, shipments, returns and invoices, with Tryton's state rules.
+//! quantities from moves, sale totals from lines; the stock ones searchable) and the
+//! buttons of sales, shipments, returns and invoices, with Tryton's state rules.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use serde_json::{Map, Value, json};
 use plumb_agent::erp::tryton::values::{date, decimal, to_decimal, to_decimal_or_zero};
 use plumb_common::Decimal;
 
+use super::query::Domain;
 use super::records::{Rec, Records, relation};
 
 /// The double's whole state.
@@ -138,14 +140,21 @@ impl State {
         let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
         match name {
             "get_preferences" => Ok(json!({"company": 1, "language": "en"})),
-            "search" => Ok(json!(page(
-                self.search(model, &arg(0), &arg(3)),
-                &arg(1),
-                &arg(2)
-            ))),
-            "search_count" => Ok(json!(self.search(model, &arg(0), &Value::Null).len())),
+            "search" => {
+                let domain = self.computed(model, arg(0), context);
+                Ok(json!(page(
+                    self.search(model, &domain, &arg(3)),
+                    &arg(1),
+                    &arg(2)
+                )))
+            }
+            "search_count" => {
+                let domain = self.computed(model, arg(0), context);
+                Ok(json!(self.search(model, &domain, &Value::Null).len()))
+            }
             "search_read" => {
-                let ids = page(self.search(model, &arg(0), &arg(3)), &arg(1), &arg(2));
+                let domain = self.computed(model, arg(0), context);
+                let ids = page(self.search(model, &domain, &arg(3)), &arg(1), &arg(2));
                 Ok(self.read(model, &ids, &arg(4), context))
             }
             "read" => Ok(self.read(model, &ids_of(&arg(0)), &arg(1), context)),
@@ -171,6 +180,52 @@ impl State {
                 Ok(Value::Null)
             }
         }
+    }
+
+    /// `domain` with its clauses on computed stock fields resolved, as Tryton searches
+    /// them: on `product.product`, a clause on `quantity` or `forecast_quantity` (at any
+    /// depth) becomes `["id", "in", ids]` of the products whose figure under `context`
+    /// satisfies it.
+    fn computed(&self, model: &str, domain: Value, context: &Value) -> Value {
+        let Value::Array(clauses) = domain else {
+            return domain;
+        };
+        if model != "product.product" {
+            return Value::Array(clauses);
+        }
+        let clauses = clauses.into_iter().map(|clause| {
+            let field = match clause.as_array().map(Vec::as_slice) {
+                Some([Value::String(field), Value::String(_), _])
+                    if field == "quantity" || field == "forecast_quantity" =>
+                {
+                    field.clone()
+                }
+                // Other clauses, in the order the domain reads them: a nested domain
+                // starts with "OR".
+                Some(
+                    [Value::String(_), Value::String(_), _]
+                    | [Value::String(_), Value::String(_), _, Value::String(_)],
+                ) => return clause,
+                _ if clause.get(0).and_then(Value::as_str) == Some("OR") => {
+                    return self.computed(model, clause, context);
+                }
+                _ => return clause,
+            };
+            let alone = Value::Array(vec![clause]);
+            let holds = Domain::new(&alone);
+            let ids: Vec<i64> = self
+                .records
+                .all(model)
+                .filter(|product| {
+                    let figure = self.field(model, product, &field, context);
+                    let row = obj(json!({ field.as_str(): figure }));
+                    holds.matches(&self.records, model, &row)
+                })
+                .filter_map(|product| product.get("id")?.as_i64())
+                .collect();
+            json!(["id", "in", ids])
+        });
+        Value::Array(clauses.collect())
     }
 
     /// The ids matching `domain`, ordered: the last answer again if it is the same search
