@@ -212,17 +212,32 @@ impl State {
                 _ => return clause,
             };
             let alone = Value::Array(vec![clause]);
-            let holds = Domain::new(&alone);
-            let ids: Vec<i64> = self
-                .records
-                .all(model)
-                .filter(|product| {
-                    let figure = self.field(model, product, &field, context);
-                    let row = obj(json!({ field.as_str(): figure }));
-                    holds.matches(&self.records, model, &row)
-                })
-                .filter_map(|product| product.get("id")?.as_i64())
-                .collect();
+            let domain = Domain::new(&alone);
+            let holds = |quantity: Decimal| {
+                let row = obj(json!({ field.as_str(): figure(quantity) }));
+                domain.matches(&self.records, model, &row)
+            };
+            let forecast = field == "forecast_quantity";
+            let mut ids: Vec<i64> = self.with_quantities(context, forecast, |quantities| {
+                let mut ids: Vec<i64> = quantities
+                    .iter()
+                    .filter(|(id, quantity)| {
+                        self.records.get(model, **id).is_some() && holds(**quantity)
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                // The products without counted moves all read 0.
+                if holds(Decimal::ZERO) {
+                    ids.extend(
+                        self.records
+                            .all(model)
+                            .filter_map(|product| product.get("id")?.as_i64())
+                            .filter(|id| !quantities.contains_key(id)),
+                    );
+                }
+                ids
+            });
+            ids.sort_unstable();
             json!(["id", "in", ids])
         });
         Value::Array(clauses.collect())
@@ -315,11 +330,7 @@ impl State {
         match (model, field) {
             ("product.product", "quantity" | "forecast_quantity") => {
                 let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
-                json!(
-                    self.quantity(id, context, field == "forecast_quantity")
-                        .to_f64()
-                        .unwrap_or_default()
-                )
+                figure(self.quantity(id, context, field == "forecast_quantity"))
             }
             ("product.product", "name") => self
                 .records
@@ -368,6 +379,19 @@ impl State {
     }
 
     fn quantity(&self, product: i64, context: &Value, forecast: bool) -> Decimal {
+        self.with_quantities(context, forecast, |quantities| {
+            quantities.get(&product).copied().unwrap_or_default()
+        })
+    }
+
+    /// `f` of the quantities under `context` of the products with counted moves (the
+    /// others have none), computed once per records generation.
+    fn with_quantities<T>(
+        &self,
+        context: &Value,
+        forecast: bool,
+        f: impl FnOnce(&HashMap<i64, Decimal>) -> T,
+    ) -> T {
         let mut cache = self
             .quantities
             .lock()
@@ -376,16 +400,14 @@ impl State {
             cache.generation = self.records.generation;
             cache.by_query.clear();
         }
-        cache
+        f(cache
             .by_query
             .entry((context.to_string(), forecast))
-            .or_insert_with(|| self.quantities_of_all(context, forecast))
-            .get(&product)
-            .copied()
-            .unwrap_or_default()
+            .or_insert_with(|| self.quantities_of_all(context, forecast)))
     }
 
-    /// Every product's quantity under `context`, in one pass over the moves.
+    /// The quantity under `context` of every product with counted moves in or out, in
+    /// one pass over the moves.
     fn quantities_of_all(&self, context: &Value, forecast: bool) -> HashMap<i64, Decimal> {
         let locations = self.counted(context);
         let assign = context
@@ -415,7 +437,8 @@ impl State {
                 to_decimal_or_zero(mv.get("quantity").unwrap_or(&Value::Null)).unwrap_or_default();
             let leaving = locations.contains(&from) && !locations.contains(&to);
             let arriving = locations.contains(&to) && !locations.contains(&from);
-            if counts || (assign && state == "assigned" && leaving) {
+            // Only moves in or out make an entry: the others' products have none here.
+            if (counts || (assign && state == "assigned" && leaving)) && (arriving || leaving) {
                 let total = totals.entry(product).or_default();
                 if arriving {
                     *total += qty;
@@ -622,6 +645,11 @@ pub fn obj(value: Value) -> Rec {
         Value::Object(map) => map,
         _ => Map::new(),
     }
+}
+
+/// A stock quantity as a read answers it.
+fn figure(quantity: Decimal) -> Value {
+    json!(quantity.to_f64().unwrap_or_default())
 }
 
 fn line_amount(line: &Rec) -> Decimal {

@@ -209,7 +209,7 @@ impl<'d> Wanted<'d> {
             texts: HashSet::new(),
             integers: HashSet::new(),
             others: Vec::new(),
-            numbers: values.iter().filter_map(|v| to_decimal(v).ok()).collect(),
+            numbers: values.iter().filter_map(decimal).collect(),
         };
         for value in values {
             match (value, value.as_i64()) {
@@ -239,7 +239,7 @@ impl<'d> Wanted<'d> {
         // A number equals exactly the values reading as the same decimal: text never
         // compares equal to a number's digits.
         if have.is_number()
-            && let Ok(number) = to_decimal(have)
+            && let Some(number) = decimal(have)
         {
             return self.numbers.contains(&number);
         }
@@ -260,11 +260,30 @@ impl<'v> Ready<'v> {
     /// `value` (absent: null), parsed.
     pub fn new(value: Option<&'v Value>) -> Ready<'v> {
         let value = value.unwrap_or(&NULL);
+        let datetime = match class(value) {
+            Some("datetime") => to_datetime(value).ok(),
+            _ => None,
+        };
         Ready {
             value,
-            datetime: to_datetime(value).ok(),
-            decimal: to_decimal(value).ok(),
+            datetime,
+            decimal: decimal(value),
         }
+    }
+}
+
+/// The `__class__` of a Tryton value object (`datetime`, `Decimal`...).
+fn class(value: &Value) -> Option<&str> {
+    value.get("__class__")?.as_str()
+}
+
+/// `value` read as a decimal, as [`to_decimal`] reads it; values it refuses by their
+/// shape are not handed to it (its refusal formats the value into a message).
+pub fn decimal(value: &Value) -> Option<Decimal> {
+    match value {
+        Value::Number(_) | Value::String(_) => to_decimal(value).ok(),
+        Value::Object(_) if class(value) == Some("Decimal") => to_decimal(value).ok(),
+        _ => None,
     }
 }
 

@@ -13,9 +13,9 @@ use plumb_common::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 
-use plumb_agent::erp::tryton::values::{datetime, to_decimal};
+use plumb_agent::erp::tryton::values::datetime;
 
-use super::query::{Domain, sorted};
+use super::query::{Domain, decimal, sorted};
 
 /// One record.
 pub type Rec = Map<String, Value>;
@@ -228,7 +228,7 @@ impl Records {
                 if field == "id" {
                     let ids: BTreeSet<i64> = wanted
                         .iter()
-                        .filter_map(|value| to_decimal(value).ok()?.to_i64())
+                        .filter_map(|value| decimal(value)?.to_i64())
                         .filter(|id| table.contains_key(id))
                         .collect();
                     return Some((ids.len(), Lookup::Ids(ids)));
@@ -274,7 +274,7 @@ impl Key {
         let one = |value: &Value| match value {
             Value::Null => Some(Key::Null),
             Value::String(text) => Some(Key::Text(text.clone())),
-            Value::Number(_) | Value::Object(_) => to_decimal(value).ok().map(Key::Number),
+            Value::Number(_) | Value::Object(_) => decimal(value).map(Key::Number),
             _ => None,
         };
         match value {
@@ -291,7 +291,7 @@ impl Key {
             Value::String(text) => keys.push(Key::Text(text.clone())),
             _ => {}
         }
-        keys.extend(to_decimal(wanted).ok().map(Key::Number));
+        keys.extend(decimal(wanted).map(Key::Number));
         keys
     }
 }
