@@ -80,6 +80,7 @@ mod search;
 mod server;
 pub mod state;
 pub mod stats;
+pub mod table;
 mod validate;
 pub mod webhooks;
 
