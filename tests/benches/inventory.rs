@@ -354,12 +354,8 @@ async fn memory() {
     let warehouses = ["WH-EAST", "WH-WEST", "WH-NORTH", "WH-SOUTH", "WH-CENTRAL"];
     let setup = Instant::now();
     let (sandbox, erp, mapping) = catalog(
-        // Memory is measured, not the budget: a bucket that never runs dry.
-        SandboxConfig {
-            restore_rate: Some(1_000_000.0),
-            bucket_size: Some(10_000_000.0),
-            ..SandboxConfig::default()
-        },
+        // Memory is measured, not the budget.
+        SandboxConfig::unmetered(),
         "MEM",
         ITEMS,
         &warehouses,
@@ -449,13 +445,9 @@ async fn doubles() {
     })
     .await;
 
-    let sandbox = Sandbox::start(SandboxConfig {
-        restore_rate: Some(1_000_000.0),
-        bucket_size: Some(10_000_000.0),
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::unmetered())
+        .await
+        .expect("sandbox");
     let admin = sandbox.admin();
     let locations: Vec<u64> = warehouses.iter().map(|w| admin.add_location(w)).collect();
     let created = timed("sandbox seeded", async {
