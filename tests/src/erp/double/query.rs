@@ -25,7 +25,7 @@ pub struct Domain<'d> {
 enum Node<'d> {
     All(Vec<Node<'d>>),
     Any(Vec<Node<'d>>),
-    Clause(Clause<'d>),
+    Clause(Box<Clause<'d>>),
     True,
 }
 
@@ -92,7 +92,7 @@ fn node(domain: &Value) -> Node<'_> {
 fn clause_node(clause: &Value) -> Node<'_> {
     match clause.as_array().map(Vec::as_slice) {
         Some([Value::String(field), Value::String(op), value]) => {
-            Node::Clause(Clause::new(field, op, value, None))
+            Node::Clause(Box::new(Clause::new(field, op, value, None)))
         }
         Some(
             [
@@ -101,7 +101,7 @@ fn clause_node(clause: &Value) -> Node<'_> {
                 value,
                 Value::String(parent),
             ],
-        ) => Node::Clause(Clause::new(field, op, value, Some(parent))),
+        ) => Node::Clause(Box::new(Clause::new(field, op, value, Some(parent)))),
         Some(_) if clause.get(0).and_then(Value::as_str) == Some("OR") => node(clause),
         _ => Node::True,
     }
