@@ -7,10 +7,15 @@
 //!    accounting allowed; beside the naive one-call-per-row loop.
 //! 3. `memory`: 100,000 SKUs x 5 locations held by the agent: its RSS once they are all
 //!    in sync, and its peak.
+//! 4. `doubles`: the two doubles alone at the same scale (`PLUMB_BENCH_SKUS`, default
+//!    100,000, x 5 locations), driven by the agent's own clients: seeding, the ERP reads
+//!    the flows make (products, stock by SKU, the change cursor), and the sandbox's SKU
+//!    searches, level reads, pushes and the bulk file of every level. Not in the default
+//!    run: it measures the test doubles, not the agent.
 //!
 //! Prints its figures; `docs/BENCHMARKS.md` records them.
 //! Run: `cargo bench -p plumb-tests --bench inventory` (or `-- latency`, `-- budget`,
-//! `-- memory` for one part).
+//! `-- memory`, `-- doubles` for one part).
 
 // A benchmark's output is its figures on stdout.
 #![allow(clippy::print_stdout)]
@@ -18,9 +23,13 @@
 use std::time::{Duration, Instant};
 
 use plumb_agent::erp::tryton::TrytonSettings;
+use plumb_agent::erp::{Erp, Selection};
+use plumb_agent::shopify::documents::BULK_INVENTORY_LEVELS;
+use plumb_agent::shopify::{BulkLayout, SetRequest, SetRow};
 use plumb_common::protocol::{InventoryQuery, InventoryStatus, Request, Response};
+use plumb_common::{JobId, Sku};
 use plumb_tests::agent::{Agent, Control};
-use plumb_tests::bench::{Window, naive, percentile, status_kib};
+use plumb_tests::bench::{Window, fresh_client, naive, percentile, status_kib};
 use plumb_tests::erp::double::ErpDouble;
 use plumb_tests::inventory::agent_toml;
 use plumb_tests::sandbox::{Admin, Plan, Sandbox, SandboxConfig};
@@ -345,12 +354,8 @@ async fn memory() {
     let warehouses = ["WH-EAST", "WH-WEST", "WH-NORTH", "WH-SOUTH", "WH-CENTRAL"];
     let setup = Instant::now();
     let (sandbox, erp, mapping) = catalog(
-        // Memory is measured, not the budget: a bucket that never runs dry.
-        SandboxConfig {
-            restore_rate: Some(1_000_000.0),
-            bucket_size: Some(10_000_000.0),
-            ..SandboxConfig::default()
-        },
+        // Memory is measured, not the budget.
+        SandboxConfig::unmetered(),
         "MEM",
         ITEMS,
         &warehouses,
@@ -387,6 +392,142 @@ async fn memory() {
     );
 }
 
+/// Prints how long `work` took, and returns what it made.
+async fn timed<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
+    let start = Instant::now();
+    let out = work.await;
+    println!("doubles: {what}: {:.2} s", start.elapsed().as_secs_f64());
+    out
+}
+
+async fn doubles() {
+    let items: usize = std::env::var("PLUMB_BENCH_SKUS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let warehouses = ["WH-EAST", "WH-WEST", "WH-NORTH", "WH-SOUTH", "WH-CENTRAL"];
+    let codes: Vec<String> = warehouses.iter().map(|w| (*w).to_owned()).collect();
+    println!("doubles: {items} SKUs x {} locations", warehouses.len());
+
+    let erp = ErpDouble::start().await;
+    for warehouse in &warehouses[2..] {
+        erp.add_warehouse(warehouse, warehouse);
+    }
+    timed("ERP double seeded", async {
+        erp.seed_catalog("DBL", items, &warehouses, 7);
+    })
+    .await;
+    let tryton = erp.connector();
+    let products = timed("ERP products, all (the start-up read)", async {
+        tryton.products(Selection::All).await.expect("products")
+    })
+    .await;
+    let skus: Vec<Sku> = products.into_iter().map(|p| p.sku).collect();
+    assert_eq!(skus.len(), items);
+    let levels = timed(
+        "ERP stock of every SKU, 2,000 SKUs a call (the first run)",
+        async {
+            let mut levels = 0;
+            for chunk in skus.chunks(2_000) {
+                levels += tryton
+                    .stock(Selection::Skus(chunk), &codes)
+                    .await
+                    .expect("stock")
+                    .len();
+            }
+            levels
+        },
+    )
+    .await;
+    assert_eq!(levels, items * warehouses.len());
+    timed("ERP stock cursor (reads the import's moves)", async {
+        tryton.stock_cursor().await.expect("cursor")
+    })
+    .await;
+
+    let sandbox = Sandbox::start(SandboxConfig::unmetered())
+        .await
+        .expect("sandbox");
+    let admin = sandbox.admin();
+    let locations: Vec<u64> = warehouses.iter().map(|w| admin.add_location(w)).collect();
+    let created = timed("sandbox seeded", async {
+        admin.add_catalog("DBL", items, &locations, 7)
+    })
+    .await;
+    let client = fresh_client(&sandbox);
+    let sample = items.min(10_000);
+    let names: Vec<String> = created[..sample].iter().map(|v| v.sku.clone()).collect();
+    let found = timed(
+        &format!("sandbox: {sample} SKUs searched, 50 a search"),
+        async { client.variants_by_sku(&names).await.expect("variants") },
+    )
+    .await;
+    assert_eq!(found.len(), sample);
+    let ids: Vec<u64> = created[..sample]
+        .iter()
+        .map(|v| v.inventory_item_id)
+        .collect();
+    let read = timed(
+        &format!(
+            "sandbox: {} levels read, 100 a call",
+            sample * locations.len()
+        ),
+        async {
+            client
+                .inventory_levels(&ids, &locations, &["available", "on_hand"])
+                .await
+                .expect("levels")
+        },
+    )
+    .await;
+    assert_eq!(read.len(), sample * locations.len());
+    let rows: Vec<SetRow> = ids
+        .iter()
+        .flat_map(|&item| {
+            locations.iter().map(move |&location| SetRow {
+                inventory_item_id: item,
+                location_id: location,
+                quantity: 8,
+                change_from_quantity: Some(7),
+            })
+        })
+        .collect();
+    let pushed = timed(
+        &format!("sandbox: {} levels pushed, 250 a call", rows.len()),
+        async {
+            client
+                .set_inventory(&SetRequest::available(JobId(1), rows))
+                .await
+                .expect("set")
+        },
+    )
+    .await;
+    assert!(pushed.all_applied());
+    let operation = timed("sandbox: bulk file of every level made", async {
+        let id = client
+            .run_bulk_query(&BULK_INVENTORY_LEVELS, BulkLayout::Grouped)
+            .await
+            .expect("bulk");
+        client
+            .wait_bulk_operation(id, Duration::from_millis(100), None)
+            .await
+            .expect("bulk finished")
+    })
+    .await;
+    let url = operation.url.expect("a result");
+    let bytes = timed("sandbox: bulk file downloaded", async {
+        reqwest::get(url)
+            .await
+            .expect("download")
+            .bytes()
+            .await
+            .expect("body")
+            .len()
+    })
+    .await;
+    println!("doubles: bulk file {} MiB", bytes / (1024 * 1024));
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -408,6 +549,10 @@ fn main() {
         }
         if wants("memory") {
             memory().await;
+        }
+        // Only when asked for: it measures the doubles, not the agent.
+        if only.iter().any(|o| o == "doubles") {
+            doubles().await;
         }
     });
 }

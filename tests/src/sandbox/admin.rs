@@ -214,7 +214,7 @@ impl Admin {
     /// Sets whether `item` tracks its quantity (setup, or a merchant's edit not announced).
     pub fn set_tracked(&self, item: u64, tracked: bool) {
         let mut state = self.shared.lock_state();
-        if let Some(item) = state.items.get_mut(&item) {
+        if let Some(mut item) = state.items.get_mut(&item) {
             item.tracked = tracked;
         }
     }
@@ -267,8 +267,8 @@ impl Admin {
         self.shared
             .lock_state()
             .variants
-            .values()
-            .find(|v| v.sku == sku)
+            .with_sku(sku)
+            .next()
             .map(|v| v.id)
     }
 

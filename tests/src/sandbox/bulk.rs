@@ -5,6 +5,7 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::resolvers::Execution;
@@ -87,7 +88,12 @@ pub fn run(state: &mut State, version: ApiVersion, base_url: &str, id: u64) {
             op.status = "COMPLETED".to_owned();
             op.object_count = lines.len() as u64;
             op.root_object_count = roots;
-            op.result = Some(lines.iter().map(|line| format!("{line}\n")).collect());
+            let mut result = String::new();
+            for line in &lines {
+                // Writing to a String cannot fail.
+                let _ = writeln!(result, "{line}");
+            }
+            op.result = Some(result);
         }
         Err(message) => {
             tracing::warn!(bulk_operation = id, %message, "bulk operation failed");
@@ -131,14 +137,14 @@ fn execute(
     let mut roots = 0;
     if let Value::Object(data) = data {
         for (_, value) in data {
-            match connection_nodes(&value) {
-                Some(nodes) => {
+            match connection_nodes(value) {
+                Ok(nodes) => {
                     for node in nodes {
                         roots += 1;
                         flatten(node, None, &mut lines);
                     }
                 }
-                None => {
+                Err(value) => {
                     roots += 1;
                     flatten(value, None, &mut lines);
                 }
@@ -148,18 +154,29 @@ fn execute(
     Ok((lines, roots))
 }
 
-/// The nodes of a connection-shaped value (`edges[].node` or `nodes[]`).
-fn connection_nodes(value: &Value) -> Option<Vec<Value>> {
-    let map = value.as_object()?;
-    if let Some(edges) = map.get("edges").and_then(Value::as_array) {
-        return Some(
-            edges
-                .iter()
-                .filter_map(|edge| edge.get("node").cloned())
-                .collect(),
-        );
+/// The nodes of a connection-shaped value (`edges[].node` or `nodes[]`), moved out of it;
+/// any other value is handed back.
+fn connection_nodes(value: Value) -> Result<Vec<Value>, Value> {
+    let Value::Object(mut map) = value else {
+        return Err(value);
+    };
+    if let Some(Value::Array(_)) = map.get("edges")
+        && let Some(Value::Array(edges)) = map.remove("edges")
+    {
+        return Ok(edges
+            .into_iter()
+            .filter_map(|edge| match edge {
+                Value::Object(mut edge) => edge.remove("node"),
+                _ => None,
+            })
+            .collect());
     }
-    map.get("nodes").and_then(Value::as_array).cloned()
+    if let Some(Value::Array(_)) = map.get("nodes")
+        && let Some(Value::Array(nodes)) = map.remove("nodes")
+    {
+        return Ok(nodes);
+    }
+    Err(Value::Object(map))
 }
 
 fn flatten(node: Value, parent: Option<&str>, lines: &mut Vec<Value>) {
@@ -170,9 +187,9 @@ fn flatten(node: Value, parent: Option<&str>, lines: &mut Vec<Value>) {
     let mut own = Map::new();
     let mut children = Vec::new();
     for (key, value) in map {
-        match connection_nodes(&value) {
-            Some(nodes) => children.extend(nodes),
-            None => {
+        match connection_nodes(value) {
+            Ok(nodes) => children.extend(nodes),
+            Err(value) => {
                 own.insert(key, value);
             }
         }

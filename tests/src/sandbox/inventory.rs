@@ -336,7 +336,7 @@ fn apply(state: &mut State, input: &Value, deltas: Vec<Delta>) -> Option<u64> {
                 ledger_document_uri: ledger,
             });
         }
-        if let Some(item) = state.items.get_mut(&item) {
+        if let Some(mut item) = state.items.get_mut(&item) {
             item.updated_at = time;
         }
         let payload = payloads::inventory_level(state, item, location);

@@ -80,6 +80,7 @@ mod search;
 mod server;
 pub mod state;
 pub mod stats;
+pub mod table;
 mod validate;
 pub mod webhooks;
 
@@ -134,6 +135,16 @@ pub struct SandboxConfig {
 }
 
 impl SandboxConfig {
+    /// The defaults with a bucket that never runs dry (10,000,000 points, 1,000,000 a
+    /// second): for benchmarks that measure something other than the budget.
+    pub fn unmetered() -> SandboxConfig {
+        SandboxConfig {
+            restore_rate: Some(1_000_000.0),
+            bucket_size: Some(10_000_000.0),
+            ..SandboxConfig::default()
+        }
+    }
+
     /// The defaults, with webhooks signed with `app_secret`.
     pub fn signed_with(app_secret: &str) -> SandboxConfig {
         SandboxConfig {

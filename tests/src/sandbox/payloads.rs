@@ -542,12 +542,7 @@ pub fn product(state: &State, product_id: u64, topic: &str) -> Value {
         .filter_map(|id| state.variants.get(id))
         .enumerate()
         .map(|(index, variant)| {
-            let available: i64 = state
-                .levels
-                .iter()
-                .filter(|((item, _), _)| *item == variant.inventory_item_id)
-                .map(|(_, level)| level.available)
-                .sum();
+            let available = state.available_total(variant.inventory_item_id);
             let mut value = template.clone();
             for (key, field) in [
                 ("id", json!(variant.id)),

@@ -269,7 +269,7 @@ pub fn product_set(
         }
         product.updated_at = time;
     }
-    if let Some(variant) = state.variants.get_mut(&variant_id) {
+    if let Some(mut variant) = state.variants.get_mut(&variant_id) {
         if let Some(price) = price {
             variant.price = price;
         }
@@ -284,7 +284,7 @@ pub fn product_set(
         }
         variant.updated_at = time;
         let item_id = variant.inventory_item_id;
-        if let Some(item) = state.items.get_mut(&item_id) {
+        if let Some(mut item) = state.items.get_mut(&item_id) {
             if let Some(sku) = sku {
                 item.sku = sku;
             }
@@ -413,7 +413,7 @@ pub fn bulk_update_variants(
     let time = now();
     let mut updated = Vec::new();
     for update in updates {
-        let Some(variant) = state.variants.get_mut(&update.variant_id) else {
+        let Some(mut variant) = state.variants.get_mut(&update.variant_id) else {
             continue;
         };
         if let Some(price) = update.price {
@@ -430,7 +430,7 @@ pub fn bulk_update_variants(
         }
         variant.updated_at = time;
         let item_id = variant.inventory_item_id;
-        if let Some(item) = state.items.get_mut(&item_id) {
+        if let Some(mut item) = state.items.get_mut(&item_id) {
             if let Some(sku) = update.sku {
                 item.sku = sku;
             }

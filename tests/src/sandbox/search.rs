@@ -98,6 +98,28 @@ impl Filter {
         Ok(Filter { clauses })
     }
 
+    /// The text values of `field` among which every match's is, when each alternative
+    /// asks for one (a plain `field:value` term): (value case-folded, whether it is a
+    /// prefix: `value*`). An index of `field` then finds the candidates.
+    pub fn required(&self, field: &str) -> Option<Vec<(String, bool)>> {
+        if self.clauses.is_empty() {
+            return None;
+        }
+        self.clauses
+            .iter()
+            .map(|clause| {
+                let term = clause
+                    .iter()
+                    .find(|t| !t.negated && t.op == Op::Eq && t.field == field)?;
+                let wanted = term.value.to_lowercase();
+                Some(match wanted.strip_suffix('*') {
+                    Some(prefix) => (prefix.to_owned(), true),
+                    None => (wanted, false),
+                })
+            })
+            .collect()
+    }
+
     /// Whether an object whose fields `get` returns matches.
     pub fn matches(&self, get: impl Fn(&str) -> Option<SearchValue>) -> bool {
         if self.clauses.is_empty() {

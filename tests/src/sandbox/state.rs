@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use super::table::{HasSku, SkuTable};
+
 /// An inventory quantity state, as Shopify names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum QuantityName {
@@ -192,6 +194,12 @@ pub struct Variant {
     pub updated_at: DateTime<Utc>,
 }
 
+impl HasSku for Variant {
+    fn sku(&self) -> &str {
+        &self.sku
+    }
+}
+
 /// An inventory item.
 #[derive(Debug, Clone)]
 pub struct InventoryItem {
@@ -209,6 +217,12 @@ pub struct InventoryItem {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+impl HasSku for InventoryItem {
+    fn sku(&self) -> &str {
+        &self.sku
+    }
 }
 
 /// One line of an order.
@@ -599,10 +613,10 @@ pub struct State {
     pub locations: BTreeMap<u64, Location>,
     /// Products by id.
     pub products: BTreeMap<u64, Product>,
-    /// Variants by id.
-    pub variants: BTreeMap<u64, Variant>,
-    /// Inventory items by id.
-    pub items: BTreeMap<u64, InventoryItem>,
+    /// Variants by id (and SKU).
+    pub variants: SkuTable<Variant>,
+    /// Inventory items by id (and SKU).
+    pub items: SkuTable<InventoryItem>,
     /// Levels by (item, location).
     pub levels: BTreeMap<(u64, u64), Level>,
     /// Orders by id.
@@ -644,8 +658,8 @@ impl State {
             currency: currency.to_owned(),
             locations: BTreeMap::new(),
             products: BTreeMap::new(),
-            variants: BTreeMap::new(),
-            items: BTreeMap::new(),
+            variants: SkuTable::default(),
+            items: SkuTable::default(),
             levels: BTreeMap::new(),
             orders: BTreeMap::new(),
             fulfillment_orders: BTreeMap::new(),
@@ -677,9 +691,21 @@ impl State {
         self.events.push(Event { topic, payload });
     }
 
-    /// The inventory item with `sku`, if any.
+    /// The inventory item with `sku`, if any (the first, by id).
     pub fn item_by_sku(&self, sku: &str) -> Option<&InventoryItem> {
-        self.items.values().find(|item| item.sku == sku)
+        self.items.with_sku(sku).next()
+    }
+
+    /// The levels of `item`: (location, level), by location.
+    pub fn levels_of(&self, item: u64) -> impl Iterator<Item = (u64, &Level)> {
+        self.levels
+            .range((item, 0)..=(item, u64::MAX))
+            .map(|((_, location), level)| (*location, level))
+    }
+
+    /// Total available of `item` over all locations.
+    pub fn available_total(&self, item: u64) -> i64 {
+        self.levels_of(item).map(|(_, level)| level.available).sum()
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the double does with a call: login, the generic model methods (`search`,
 //! `search_read`, `read`, `search_count`, `create`, `write`), computed fields (stock
-//! quantities from moves, sale totals from lines) and the buttons of sales, shipments,
-//! returns and invoices, with Tryton's state rules.
+//! quantities from moves, sale totals from lines; the stock ones searchable) and the
+//! buttons of sales, shipments, returns and invoices, with Tryton's state rules.
 
 use std::collections::HashMap;
 
@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use plumb_agent::erp::tryton::values::{date, decimal, to_decimal, to_decimal_or_zero};
 use plumb_common::Decimal;
 
+use super::query::Domain;
 use super::records::{Rec, Records, relation};
 
 /// The double's whole state.
@@ -27,6 +28,19 @@ pub struct State {
     /// Stock quantities per product, computed once per (context, forecast) and records
     /// generation: one pass over the moves instead of one per product read.
     quantities: std::sync::Mutex<QuantityCache>,
+    /// The last search and its answer: the connector reads a large answer a page at a
+    /// time (offset and limit), asking the same search for each page, and while the
+    /// records are unchanged the answer is the same.
+    last_search: Option<(SearchKey, Vec<i64>)>,
+}
+
+/// A search, at one records generation.
+#[derive(Debug, PartialEq)]
+struct SearchKey {
+    generation: u64,
+    model: String,
+    domain: String,
+    order: String,
 }
 
 #[derive(Debug, Default)]
@@ -127,18 +141,20 @@ impl State {
         match name {
             "get_preferences" => Ok(json!({"company": 1, "language": "en"})),
             "search" => {
-                let ids = self.records.search(model, &arg(0), &arg(3));
-                Ok(json!(page(ids, &arg(1), &arg(2))))
-            }
-            "search_count" => Ok(json!(
-                self.records.search(model, &arg(0), &Value::Null).len()
-            )),
-            "search_read" => {
-                let ids = page(
-                    self.records.search(model, &arg(0), &arg(3)),
+                let domain = self.computed(model, arg(0), context);
+                Ok(json!(page(
+                    self.search(model, &domain, &arg(3)),
                     &arg(1),
-                    &arg(2),
-                );
+                    &arg(2)
+                )))
+            }
+            "search_count" => {
+                let domain = self.computed(model, arg(0), context);
+                Ok(json!(self.search(model, &domain, &Value::Null).len()))
+            }
+            "search_read" => {
+                let domain = self.computed(model, arg(0), context);
+                let ids = page(self.search(model, &domain, &arg(3)), &arg(1), &arg(2));
                 Ok(self.read(model, &ids, &arg(4), context))
             }
             "read" => Ok(self.read(model, &ids_of(&arg(0)), &arg(1), context)),
@@ -164,6 +180,86 @@ impl State {
                 Ok(Value::Null)
             }
         }
+    }
+
+    /// `domain` with its clauses on computed stock fields resolved, as Tryton searches
+    /// them: on `product.product`, a clause on `quantity` or `forecast_quantity` (at any
+    /// depth) becomes `["id", "in", ids]` of the products whose figure under `context`
+    /// satisfies it.
+    fn computed(&self, model: &str, domain: Value, context: &Value) -> Value {
+        let Value::Array(clauses) = domain else {
+            return domain;
+        };
+        if model != "product.product" {
+            return Value::Array(clauses);
+        }
+        let clauses = clauses.into_iter().map(|clause| {
+            let field = match clause.as_array().map(Vec::as_slice) {
+                Some([Value::String(field), Value::String(_), _])
+                    if field == "quantity" || field == "forecast_quantity" =>
+                {
+                    field.clone()
+                }
+                // Other clauses, in the order the domain reads them: a nested domain
+                // starts with "OR".
+                Some(
+                    [Value::String(_), Value::String(_), _]
+                    | [Value::String(_), Value::String(_), _, Value::String(_)],
+                ) => return clause,
+                _ if clause.get(0).and_then(Value::as_str) == Some("OR") => {
+                    return self.computed(model, clause, context);
+                }
+                _ => return clause,
+            };
+            let alone = Value::Array(vec![clause]);
+            let domain = Domain::new(&alone);
+            let holds = |quantity: Decimal| {
+                let row = obj(json!({ field.as_str(): figure(quantity) }));
+                domain.matches(&self.records, model, &row)
+            };
+            let forecast = field == "forecast_quantity";
+            let mut ids: Vec<i64> = self.with_quantities(context, forecast, |quantities| {
+                let mut ids: Vec<i64> = quantities
+                    .iter()
+                    .filter(|(id, quantity)| {
+                        self.records.get(model, **id).is_some() && holds(**quantity)
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                // The products without counted moves all read 0.
+                if holds(Decimal::ZERO) {
+                    ids.extend(
+                        self.records
+                            .all(model)
+                            .filter_map(|product| product.get("id")?.as_i64())
+                            .filter(|id| !quantities.contains_key(id)),
+                    );
+                }
+                ids
+            });
+            ids.sort_unstable();
+            json!(["id", "in", ids])
+        });
+        Value::Array(clauses.collect())
+    }
+
+    /// The ids matching `domain`, ordered: the last answer again if it is the same search
+    /// on the same records.
+    fn search(&mut self, model: &str, domain: &Value, order: &Value) -> &[i64] {
+        let key = SearchKey {
+            generation: self.records.generation,
+            model: model.to_owned(),
+            domain: domain.to_string(),
+            order: order.to_string(),
+        };
+        let (_, ids) = match self.last_search.take() {
+            Some(last) if last.0 == key => self.last_search.insert(last),
+            _ => {
+                let ids = self.records.search(model, domain, order);
+                self.last_search.insert((key, ids))
+            }
+        };
+        ids
     }
 
     fn create(&mut self, model: &str, values: &Rec) -> Result<i64, Refusal> {
@@ -234,11 +330,7 @@ impl State {
         match (model, field) {
             ("product.product", "quantity" | "forecast_quantity") => {
                 let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
-                json!(
-                    self.quantity(id, context, field == "forecast_quantity")
-                        .to_f64()
-                        .unwrap_or_default()
-                )
+                figure(self.quantity(id, context, field == "forecast_quantity"))
             }
             ("product.product", "name") => self
                 .records
@@ -287,6 +379,19 @@ impl State {
     }
 
     fn quantity(&self, product: i64, context: &Value, forecast: bool) -> Decimal {
+        self.with_quantities(context, forecast, |quantities| {
+            quantities.get(&product).copied().unwrap_or_default()
+        })
+    }
+
+    /// `f` of the quantities under `context` of the products with counted moves (the
+    /// others have none), computed once per records generation.
+    fn with_quantities<T>(
+        &self,
+        context: &Value,
+        forecast: bool,
+        f: impl FnOnce(&HashMap<i64, Decimal>) -> T,
+    ) -> T {
         let mut cache = self
             .quantities
             .lock()
@@ -295,16 +400,14 @@ impl State {
             cache.generation = self.records.generation;
             cache.by_query.clear();
         }
-        cache
+        f(cache
             .by_query
             .entry((context.to_string(), forecast))
-            .or_insert_with(|| self.quantities_of_all(context, forecast))
-            .get(&product)
-            .copied()
-            .unwrap_or_default()
+            .or_insert_with(|| self.quantities_of_all(context, forecast)))
     }
 
-    /// Every product's quantity under `context`, in one pass over the moves.
+    /// The quantity under `context` of every product with counted moves in or out, in
+    /// one pass over the moves.
     fn quantities_of_all(&self, context: &Value, forecast: bool) -> HashMap<i64, Decimal> {
         let locations = self.counted(context);
         let assign = context
@@ -334,7 +437,8 @@ impl State {
                 to_decimal_or_zero(mv.get("quantity").unwrap_or(&Value::Null)).unwrap_or_default();
             let leaving = locations.contains(&from) && !locations.contains(&to);
             let arriving = locations.contains(&to) && !locations.contains(&from);
-            if counts || (assign && state == "assigned" && leaving) {
+            // Only moves in or out make an entry: the others' products have none here.
+            if (counts || (assign && state == "assigned" && leaving)) && (arriving || leaving) {
                 let total = totals.entry(product).or_default();
                 if arriving {
                     *total += qty;
@@ -543,6 +647,11 @@ pub fn obj(value: Value) -> Rec {
     }
 }
 
+/// A stock quantity as a read answers it.
+fn figure(quantity: Decimal) -> Value {
+    json!(quantity.to_f64().unwrap_or_default())
+}
+
 fn line_amount(line: &Rec) -> Decimal {
     let quantity =
         to_decimal_or_zero(line.get("quantity").unwrap_or(&Value::Null)).unwrap_or_default();
@@ -554,8 +663,8 @@ fn line_amount(line: &Rec) -> Decimal {
     (quantity * price).round_dp(2)
 }
 
-fn page(ids: Vec<i64>, offset: &Value, limit: &Value) -> Vec<i64> {
+fn page(ids: &[i64], offset: &Value, limit: &Value) -> Vec<i64> {
     let offset = offset.as_u64().unwrap_or(0) as usize;
     let limit = limit.as_u64().map(|l| l as usize).unwrap_or(usize::MAX);
-    ids.into_iter().skip(offset).take(limit).collect()
+    ids.iter().skip(offset).take(limit).copied().collect()
 }

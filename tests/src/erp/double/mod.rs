@@ -14,6 +14,7 @@
 //! business error, or a call that is carried out but whose answer is lost.
 
 mod logic;
+mod query;
 mod records;
 
 use std::collections::VecDeque;
@@ -853,14 +854,28 @@ fn flate2_free_gzip(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// CRC-32 (IEEE) of every byte value, for [`crc32`] to take a byte at a time.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut crc = n as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+            bit += 1;
+        }
+        table[n] = crc;
+        n += 1;
+    }
+    table
+};
+
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xffff_ffffu32;
     for byte in data {
-        crc ^= u32::from(*byte);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
-        }
+        crc = CRC_TABLE[((crc ^ u32::from(*byte)) & 0xff) as usize] ^ (crc >> 8);
     }
     !crc
 }

@@ -1,15 +1,21 @@
-//! The double's record store: models as tables of JSON records, the slice of Tryton's
-//! domain language the connector uses (`=`, `!=`, `in`, `>=`, `<=`, `child_of`, `OR`),
-//! ordering, and dotted reads (`product.suffix_code` answers `"product.": {...}` as Tryton
-//! does).
+//! The double's record store: models as tables of JSON records, searched with the domains
+//! of [`super::query`], and the relations dotted reads follow (`product.suffix_code`
+//! answers `"product.": {...}` as Tryton does).
+//!
+//! The fields searched by value on tables that grow with the catalogue or the orders
+//! ([`INDEXED`]) are indexed, so a search by SKU, product or reference reads the records it
+//! finds instead of the whole table; every write keeps the indexes in step.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
+use plumb_common::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 
-use plumb_agent::erp::tryton::values::{datetime, to_datetime, to_decimal};
+use plumb_agent::erp::tryton::values::datetime;
+
+use super::query::{Domain, decimal, sorted};
 
 /// One record.
 pub type Rec = Map<String, Value>;
@@ -19,10 +25,50 @@ pub type Rec = Map<String, Value>;
 pub struct Records {
     tables: BTreeMap<String, BTreeMap<i64, Rec>>,
     next: HashMap<String, i64>,
+    /// The indexes of [`INDEXED`], by model and field.
+    indexes: HashMap<String, HashMap<&'static str, Index>>,
     /// The current request's transaction time (`write_date` of what it writes).
     pub now: Option<NaiveDateTime>,
     /// Bumped by every change: what is computed from the records is valid for one value.
     pub generation: u64,
+}
+
+/// (model, field) searched with `=` or `in` on tables that grow with the catalogue or the
+/// orders.
+const INDEXED: [(&str, &str); 10] = [
+    ("product.product", "suffix_code"),
+    ("product.product", "template"),
+    ("product.identifier", "product"),
+    ("stock.move", "product"),
+    ("stock.move", "shipment"),
+    ("stock.move", "state"),
+    ("sale.sale", "reference"),
+    ("sale.sale", "shipments"),
+    ("party.contact_mechanism", "value"),
+    ("party.address", "party"),
+];
+
+/// Files (`add`) or withdraws a record's indexed values.
+fn index(
+    indexes: &mut HashMap<String, HashMap<&'static str, Index>>,
+    model: &str,
+    id: i64,
+    record: &Rec,
+    add: bool,
+) {
+    for (_, field) in INDEXED.iter().filter(|(m, _)| *m == model) {
+        let value = record.get(*field).unwrap_or(&Value::Null);
+        let index = indexes
+            .entry(model.to_owned())
+            .or_default()
+            .entry(field)
+            .or_default();
+        if add {
+            index.insert(id, value);
+        } else {
+            index.remove(id, value);
+        }
+    }
 }
 
 /// The model a many-to-one field points to, for dotted reads.
@@ -91,6 +137,7 @@ impl Records {
                 }
             }
         }
+        index(&mut self.indexes, model, id, &record, true);
         self.tables
             .entry(model.to_owned())
             .or_default()
@@ -112,34 +159,38 @@ impl Records {
                     ids.push(json!(self.create(child_model, &values)));
                 }
             }
-            if let Some(record) = self.get_mut(model, id) {
+            self.change(model, id, |record| {
                 record.insert(children_field(model, child_model).into(), Value::Array(ids));
-            }
+            });
         }
         id
     }
 
     /// Writes fields and stamps `write_date`.
     pub fn write(&mut self, model: &str, id: i64, values: &Rec) {
-        self.generation += 1;
         let stamp = self.stamp();
-        if let Some(record) = self.get_mut(model, id) {
+        self.change(model, id, |record| {
             for (field, value) in values {
                 record.insert(field.clone(), value.clone());
             }
             record.insert("write_date".into(), stamp);
-        }
+        });
+    }
+
+    /// Changes a record, its indexed values refiled.
+    fn change(&mut self, model: &str, id: i64, change: impl FnOnce(&mut Rec)) {
+        self.generation += 1;
+        let Some(record) = self.tables.get_mut(model).and_then(|t| t.get_mut(&id)) else {
+            return;
+        };
+        index(&mut self.indexes, model, id, record, false);
+        change(record);
+        index(&mut self.indexes, model, id, record, true);
     }
 
     /// A record.
     pub fn get(&self, model: &str, id: i64) -> Option<&Rec> {
         self.tables.get(model).and_then(|t| t.get(&id))
-    }
-
-    /// A record, to change.
-    pub fn get_mut(&mut self, model: &str, id: i64) -> Option<&mut Rec> {
-        self.generation += 1;
-        self.tables.get_mut(model).and_then(|t| t.get_mut(&id))
     }
 
     /// Every record of a model.
@@ -149,122 +200,151 @@ impl Records {
 
     /// Ids matching a domain, ordered.
     pub fn search(&self, model: &str, domain: &Value, order: &Value) -> Vec<i64> {
-        let mut found: Vec<&Rec> = self
-            .all(model)
-            .filter(|r| self.matches(model, r, domain))
-            .collect();
-        let keys: Vec<(String, bool)> = order
-            .as_array()
-            .map(|o| {
-                o.iter()
-                    .filter_map(|k| {
-                        let field = k.get(0)?.as_str()?.to_owned();
-                        let desc = k.get(1)?.as_str()?.starts_with("DESC");
-                        Some((field, desc))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        found.sort_by(|a, b| {
-            for (field, desc) in &keys {
-                let ordering = compare(a.get(field), b.get(field));
-                let ordering = if *desc { ordering.reverse() } else { ordering };
-                if ordering != Ordering::Equal {
-                    return ordering;
-                }
-            }
-            compare(a.get("id"), b.get("id"))
-        });
-        found.iter().filter_map(|r| r.get("id")?.as_i64()).collect()
-    }
-
-    fn matches(&self, model: &str, record: &Rec, domain: &Value) -> bool {
-        let Some(clauses) = domain.as_array() else {
-            return true;
+        let domain = Domain::new(domain);
+        let matching = |record: &&Rec| domain.matches(self, model, record);
+        let found: Vec<&Rec> = match self.candidates(model, &domain) {
+            Some(ids) => ids
+                .into_iter()
+                .filter_map(|id| self.get(model, id))
+                .filter(matching)
+                .collect(),
+            None => self.all(model).filter(matching).collect(),
         };
-        if clauses.first().and_then(Value::as_str) == Some("OR") {
-            return clauses[1..]
-                .iter()
-                .any(|c| self.matches(model, record, &json!([c])));
-        }
-        clauses
+        sorted(found, order)
             .iter()
-            .all(|clause| match clause.as_array().map(Vec::as_slice) {
-                Some([Value::String(field), Value::String(op), value]) => {
-                    self.clause(model, record, field, op, value, None)
-                }
-                Some(
-                    [
-                        Value::String(field),
-                        Value::String(op),
-                        value,
-                        Value::String(parent),
-                    ],
-                ) => self.clause(model, record, field, op, value, Some(parent)),
-                Some(_) if clause.get(0).and_then(Value::as_str) == Some("OR") => {
-                    self.matches(model, record, clause)
-                }
-                _ => true,
-            })
+            .filter_map(|r| r.get("id")?.as_i64())
+            .collect()
     }
 
-    fn clause(
-        &self,
-        model: &str,
-        record: &Rec,
-        field: &str,
-        op: &str,
-        value: &Value,
-        parent: Option<&str>,
-    ) -> bool {
-        let have = record.get(field).unwrap_or(&Value::Null);
-        let list = value.as_array().cloned().unwrap_or_default();
-        let equal = |have: &Value| {
-            compare(Some(have), Some(value)) == Ordering::Equal
-                && !(have.is_null() ^ value.is_null())
-        };
-        match op {
-            "=" => match have {
-                Value::Array(items) => items.contains(value),
-                _ => equal(have),
-            },
-            "!=" => !equal(have),
-            "in" => match have {
-                Value::Array(items) => items.iter().any(|i| list.contains(i)),
-                // Strings compare as they are (a fast path for SKU lists of thousands).
-                Value::String(_) => list.contains(have),
-                _ => list
-                    .iter()
-                    .any(|v| compare(Some(have), Some(v)) == Ordering::Equal && !have.is_null()),
-            },
-            ">=" => !have.is_null() && compare(Some(have), Some(value)) != Ordering::Less,
-            "<=" => !have.is_null() && compare(Some(have), Some(value)) != Ordering::Greater,
-            "child_of" | "not child_of" => {
-                let roots: Vec<i64> = list.iter().filter_map(Value::as_i64).collect();
-                // ["parent", "child_of", ids]: this record under ids, up its own parents;
-                // [field, "child_of", ids, "parent"]: the location `field` points to, up
-                // the locations' parents
-                let (start, tree, up) = match parent {
-                    Some(up) => (have.as_i64(), "stock.location", up),
-                    None => (record.get("id").and_then(Value::as_i64), model, field),
-                };
-                let mut found = false;
-                let mut id = start;
-                for _ in 0..32 {
-                    let Some(current) = id else { break };
-                    if roots.contains(&current) {
-                        found = true;
-                        break;
-                    }
-                    id = self
-                        .get(tree, current)
-                        .and_then(|r| r.get(up))
-                        .and_then(Value::as_i64);
+    /// The ids (ascending) among which every match of `domain` is, when an index knows:
+    /// those of the top-level `=` or `in` clause on `id` or an [`INDEXED`] field that
+    /// leaves the fewest.
+    fn candidates(&self, model: &str, domain: &Domain<'_>) -> Option<BTreeSet<i64>> {
+        let table = self.tables.get(model)?;
+        let indexes = self.indexes.get(model);
+        domain
+            .lookups()
+            .filter_map(|(field, wanted)| {
+                if field == "id" {
+                    let ids: BTreeSet<i64> = wanted
+                        .iter()
+                        .filter_map(|value| decimal(value)?.to_i64())
+                        .filter(|id| table.contains_key(id))
+                        .collect();
+                    return Some((ids.len(), Lookup::Ids(ids)));
                 }
-                found == (op == "child_of")
-            }
-            _ => false,
+                let index = indexes?.get(field)?;
+                Some((index.count(wanted), Lookup::Index(index, wanted)))
+            })
+            .min_by_key(|(count, _)| *count)
+            .map(|(_, lookup)| match lookup {
+                Lookup::Ids(ids) => ids,
+                Lookup::Index(index, wanted) => index.find(wanted),
+            })
+    }
+}
+
+/// A way to the candidates of a search, chosen by how many it leaves.
+enum Lookup<'a> {
+    Ids(BTreeSet<i64>),
+    Index(&'a Index, &'a [Value]),
+}
+
+/// One field's index: ids by the keys their value is filed under.
+#[derive(Debug, Default)]
+struct Index {
+    by_key: HashMap<Key, BTreeSet<i64>>,
+    /// Records whose value has no key (a boolean, a datetime): candidates of every lookup.
+    unkeyed: BTreeSet<i64>,
+}
+
+/// What equality can find a value by: text as it is, anything numeric as its decimal
+/// reading (`5`, `5.0` and `"5"` compare equal to a number), null.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Null,
+    Text(String),
+    Number(Decimal),
+}
+
+impl Key {
+    /// The key of a stored value (of each element, for a list): `None` when some element
+    /// has none.
+    fn of_stored(value: &Value) -> Option<Vec<Key>> {
+        let one = |value: &Value| match value {
+            Value::Null => Some(Key::Null),
+            Value::String(text) => Some(Key::Text(text.clone())),
+            Value::Number(_) | Value::Object(_) => decimal(value).map(Key::Number),
+            _ => None,
+        };
+        match value {
+            Value::Array(items) => items.iter().map(one).collect(),
+            _ => one(value).map(|key| vec![key]),
         }
+    }
+
+    /// The keys under which a stored value equal to `wanted` (by `=` or `in`) is filed.
+    fn of_wanted(wanted: &Value) -> Vec<Key> {
+        let mut keys = Vec::new();
+        match wanted {
+            Value::Null => keys.push(Key::Null),
+            Value::String(text) => keys.push(Key::Text(text.clone())),
+            _ => {}
+        }
+        keys.extend(decimal(wanted).map(Key::Number));
+        keys
+    }
+}
+
+impl Index {
+    fn insert(&mut self, id: i64, value: &Value) {
+        match Key::of_stored(value) {
+            Some(keys) => {
+                for key in keys {
+                    self.by_key.entry(key).or_default().insert(id);
+                }
+            }
+            None => {
+                self.unkeyed.insert(id);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: i64, value: &Value) {
+        match Key::of_stored(value) {
+            Some(keys) => {
+                for key in keys {
+                    if let Some(ids) = self.by_key.get_mut(&key) {
+                        ids.remove(&id);
+                        if ids.is_empty() {
+                            self.by_key.remove(&key);
+                        }
+                    }
+                }
+            }
+            None => {
+                self.unkeyed.remove(&id);
+            }
+        }
+    }
+
+    fn sets<'a>(&'a self, wanted: &'a [Value]) -> impl Iterator<Item = &'a BTreeSet<i64>> {
+        wanted
+            .iter()
+            .flat_map(Key::of_wanted)
+            .filter_map(|key| self.by_key.get(&key))
+            .chain([&self.unkeyed])
+    }
+
+    /// At least as many as [`Index::find`] returns (a record under several keys counts
+    /// once for each).
+    fn count(&self, wanted: &[Value]) -> usize {
+        self.sets(wanted).map(BTreeSet::len).sum()
+    }
+
+    /// The records whose value may equal one of `wanted`.
+    fn find(&self, wanted: &[Value]) -> BTreeSet<i64> {
+        self.sets(wanted).flatten().copied().collect()
     }
 }
 
@@ -273,30 +353,5 @@ fn children_field(model: &str, child: &str) -> &'static str {
         ("sale.sale", "sale.line") => "lines",
         ("party.party", "party.contact_mechanism") => "contact_mechanisms",
         _ => "addresses",
-    }
-}
-
-/// Orders two field values: numbers, decimals, datetimes, text; null first.
-pub fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    let a = a.unwrap_or(&Value::Null);
-    let b = b.unwrap_or(&Value::Null);
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Less,
-        (_, Value::Null) => Ordering::Greater,
-        _ => {
-            if let (Ok(x), Ok(y)) = (to_datetime(a), to_datetime(b)) {
-                return x.cmp(&y);
-            }
-            if let (Ok(x), Ok(y)) = (to_decimal(a), to_decimal(b))
-                && !a.is_string()
-            {
-                return x.cmp(&y);
-            }
-            match (a.as_str(), b.as_str()) {
-                (Some(x), Some(y)) => x.cmp(y),
-                _ => a.to_string().cmp(&b.to_string()),
-            }
-        }
     }
 }

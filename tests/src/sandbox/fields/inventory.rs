@@ -97,7 +97,7 @@ pub fn product(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fi
                 .variants
                 .iter()
                 .filter_map(|variant| state.variants.get(variant))
-                .map(|variant| available_total(&state, variant.inventory_item_id))
+                .map(|variant| state.available_total(variant.inventory_item_id))
                 .sum();
             total.into()
         }
@@ -143,8 +143,8 @@ pub fn variant(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fi
             .unwrap_or(1)
             .into(),
         "inventoryPolicy" => "DENY".into(),
-        "availableForSale" => (available_total(&state, variant.inventory_item_id) > 0).into(),
-        "inventoryQuantity" => available_total(&state, variant.inventory_item_id).into(),
+        "availableForSale" => (state.available_total(variant.inventory_item_id) > 0).into(),
+        "inventoryQuantity" => state.available_total(variant.inventory_item_id).into(),
         "inventoryItem" => Ref::Item(variant.inventory_item_id).into(),
         "product" => Ref::Product(variant.product_id).into(),
         "createdAt" => iso(variant.created_at).into(),
@@ -167,13 +167,7 @@ pub fn item(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Field
         "sku" => item.sku.clone().into(),
         "tracked" => item.tracked.into(),
         "requiresShipping" => true.into(),
-        "duplicateSkuCount" => (state
-            .items
-            .values()
-            .filter(|other| other.sku == item.sku)
-            .count() as i64
-            - 1)
-        .into(),
+        "duplicateSkuCount" => (state.items.with_sku(&item.sku).count() as i64 - 1).into(),
         "countryCodeOfOrigin" | "harmonizedSystemCode" | "provinceCodeOfOrigin" => Out::Null,
         "unitCost" => match item.cost {
             Some(cost) => money(cost, &state.currency),
@@ -183,10 +177,7 @@ pub fn item(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Field
         "updatedAt" => iso(item.updated_at).into(),
         "variant" => Ref::Variant(item.variant_id).into(),
         "locationsCount" => Record::new("Count")
-            .with(
-                "count",
-                state.levels.keys().filter(|(i, _)| *i == id).count() as i64,
-            )
+            .with("count", state.levels_of(id).count() as i64)
             .with("precision", "EXACT")
             .out(),
         "inventoryLevel" => {
@@ -203,17 +194,15 @@ pub fn item(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Field
                 &["location_id", "updated_at"],
             )?;
             let items = state
-                .levels
-                .iter()
-                .filter(|((item, _), _)| *item == id)
-                .filter(|((_, location), level)| {
+                .levels_of(id)
+                .filter(|(location, level)| {
                     filter.matches(|name| match name {
                         "location_id" => Some(SearchValue::Number(*location)),
                         "updated_at" => level.updated_at.map(SearchValue::Time),
                         _ => None,
                     })
                 })
-                .map(|((item, location), _)| (*location, Ref::Level(*item, *location)))
+                .map(|(location, _)| (location, Ref::Level(id, location)))
                 .collect();
             drop(state);
             connection(info, items)?
@@ -337,16 +326,6 @@ pub fn group(ctx: &Ctx<'_>, id: u64, info: &ResolveInfo<'_>) -> Result<Out, Fiel
         }
         _ => return Err(unimplemented("InventoryAdjustmentGroup", field)),
     })
-}
-
-/// Total available of an item over all locations.
-pub fn available_total(state: &super::super::state::State, item: u64) -> i64 {
-    state
-        .levels
-        .iter()
-        .filter(|((i, _), _)| *i == item)
-        .map(|(_, level)| level.available)
-        .sum()
 }
 
 /// The numeric id of a GID argument of type `type_name`.

@@ -1,11 +1,13 @@
 //! `QueryRoot`: single objects by id, connections with their search filters, `node`.
 
+use std::collections::BTreeSet;
+
 use apollo_compiler::resolvers::{FieldError, ResolveInfo};
 
 use super::super::connection::{connection, connection_ordered};
 use super::super::objects::{Ctx, Out, Ref, args, unimplemented};
 use super::super::search::{Filter, SearchValue};
-use super::super::state::{State, parse_gid, parse_level_gid, split_gid};
+use super::super::state::{Product, State, parse_gid, parse_level_gid, split_gid};
 use super::inventory::query_arg;
 use super::misc::topic_rest;
 
@@ -118,7 +120,8 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
             let filter = Filter::parse(&query, &["id", "sku", "updated_at", "created_at"])?;
             let items = state
                 .items
-                .values()
+                .searched(&filter)
+                .into_iter()
                 .filter(|i| {
                     filter.matches(|name| match name {
                         "id" => Some(SearchValue::Number(i.id)),
@@ -146,7 +149,8 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
             )?;
             let items = state
                 .variants
-                .values()
+                .searched(&filter)
+                .into_iter()
                 .filter(|v| {
                     filter.matches(|name| match name {
                         "id" => Some(SearchValue::Number(v.id)),
@@ -176,9 +180,20 @@ pub fn resolve(ctx: &Ctx<'_>, info: &ResolveInfo<'_>) -> Result<Out, FieldError>
                 &query,
                 &["id", "sku", "title", "handle", "updated_at", "created_at"],
             )?;
-            let items = state
-                .products
-                .values()
+            // Asked for SKUs: the products of the variants that have them.
+            let products: Vec<&Product> = match state.variants.candidates(&filter) {
+                Some(variants) => variants
+                    .iter()
+                    .filter_map(|v| state.variants.get(v))
+                    .map(|v| v.product_id)
+                    .collect::<BTreeSet<u64>>()
+                    .iter()
+                    .filter_map(|p| state.products.get(p))
+                    .collect(),
+                None => state.products.values().collect(),
+            };
+            let items = products
+                .into_iter()
                 .filter(|p| {
                     filter.matches(|name| match name {
                         "id" => Some(SearchValue::Number(p.id)),
