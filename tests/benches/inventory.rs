@@ -252,7 +252,15 @@ fn start_on(
         &locations,
         "\n[inventory]\npoll_interval = \"1s\"\n",
     );
-    Agent::start(dir, &toml)
+    // A profiler around the agent, e.g. PLUMB_BENCH_AGENT_WRAPPER="heaptrack -o /tmp/ht"
+    // (the RSS figures are then the wrapper's, not the agent's).
+    match std::env::var("PLUMB_BENCH_AGENT_WRAPPER") {
+        Ok(wrapper) if !wrapper.trim().is_empty() => {
+            let wrapper: Vec<&str> = wrapper.split_whitespace().collect();
+            Agent::start_under(dir, &toml, &wrapper)
+        }
+        _ => Agent::start(dir, &toml),
+    }
 }
 
 fn levels_at(admin: &Admin, mapping: &[(String, u64)], want: i64) -> usize {
@@ -350,21 +358,24 @@ async fn budget() {
 }
 
 async fn memory() {
-    const ITEMS: usize = 100_000;
+    let items: usize = std::env::var("PLUMB_BENCH_SKUS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let warehouses = ["WH-EAST", "WH-WEST", "WH-NORTH", "WH-SOUTH", "WH-CENTRAL"];
     let setup = Instant::now();
     let (sandbox, erp, mapping) = catalog(
         // Memory is measured, not the budget.
         SandboxConfig::unmetered(),
         "MEM",
-        ITEMS,
+        items,
         &warehouses,
         7,
     )
     .await;
     println!(
         "memory: {} SKUs x {} locations set up in {:.0} s",
-        ITEMS,
+        items,
         warehouses.len(),
         setup.elapsed().as_secs_f64()
     );

@@ -326,6 +326,39 @@ impl Page {
     }
 }
 
+/// Hands the rows of `model` matching `domain` to `each`, `size` at a time, in write order
+/// (`write_date`, then id): a change poll's read, which a bulk import can make hundreds of
+/// thousands of rows long, never held whole. A row rewritten while paging moves to the end
+/// and is read there; a row skipped meanwhile changes its stamp's digest, and the caller's
+/// cursor reads that stamp again (see [`super::cursor`]).
+pub async fn each_written(
+    session: &Session,
+    model: &str,
+    domain: &Value,
+    fields: &Value,
+    extra: Option<&Map<String, Value>>,
+    size: usize,
+    mut each: impl FnMut(Map<String, Value>) -> Result<(), ErpError>,
+) -> Result<(), ErpError> {
+    let mut offset = 0;
+    loop {
+        let page = Page {
+            offset,
+            limit: Some(size),
+            order: json!([["write_date", "ASC"], ["id", "ASC"]]),
+        };
+        let rows = search_read(session, model, domain.clone(), page, fields.clone(), extra).await?;
+        let count = rows.len();
+        for row in rows {
+            each(row)?;
+        }
+        offset += count;
+        if count < size {
+            return Ok(());
+        }
+    }
+}
+
 /// `search_read` of `fields` on the rows of `model` matching `domain`.
 pub async fn search_read(
     session: &Session,

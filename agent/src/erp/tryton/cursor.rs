@@ -5,7 +5,14 @@
 //! transaction that started before our last poll but committed after it therefore shows up
 //! with a timestamp older than what we have already seen. So a poll re-reads an overlap
 //! window before the watermark (`write_date >= since`) and drops what it has already
-//! reported, remembered as the (id, write_date) pairs inside that window.
+//! reported.
+//!
+//! What was reported is remembered per stamp, not per record: how many records carried
+//! it, and the sum and the exclusive or of their ids (a [`Digest`]). The records of one
+//! transaction become visible together, so a stamp read again with the same digest holds
+//! nothing new, and a bulk import of half a million records stamped at one instant costs
+//! the cursor one entry. A stamp whose digest changed (a later transaction that started
+//! in the same microsecond) has all its records reported again: a repeat, never a miss.
 //!
 //! The window shrinks as time passes. Say the newest stamp seen, `at`, was first in an
 //! answer received at local time `observed`: the ERP's clock had passed `at` by then. A
@@ -14,19 +21,20 @@
 //! overlap), so the next poll starts there: `since = at - overlap + min(read - observed,
 //! overlap)`. Only elapsed local time is used, never a comparison of the two clocks. Once
 //! the ERP has been quiet for the overlap, a poll reads only what is newer than `at` and
-//! the cursor remembers nothing: a bulk import stamped at one instant is re-read for one
-//! overlap, not by every poll until something newer is written. `read` moves in steps of
-//! an eighth of the overlap (an older read time is always safe), so a quiet ERP does not
-//! make a new cursor to store at every poll.
+//! the cursor remembers nothing: a bulk import is re-read for one overlap, not by every
+//! poll until something newer is written. `read` moves in steps of an eighth of the
+//! overlap (an older read time is always safe), so a quiet ERP does not make a new cursor
+//! to store at every poll.
 //!
-//! The cursor is JSON: `{"at": "2026-11-23T15:26:19.145239", "seen": [[id, "..."], ...],
-//! "observed": "2026-11-23T15:26:20.01Z", "read": "2026-11-23T15:27:00.5Z"}`. An empty
-//! cursor means "from the beginning"; one without `observed` (written by an older
-//! version) re-reads the whole overlap once. A record rewritten later gets a new
-//! `write_date`, so it is reported again: a poll may repeat, never miss (as long as no
-//! transaction runs longer than the overlap, and the agent's clock does not jump forward).
+//! The cursor is JSON: `{"at": "2026-11-23T15:26:19.145239", "stamps": [["...", count,
+//! sum, xor], ...], "observed": "2026-11-23T15:26:20.01Z", "read": "..."}`. An empty
+//! cursor means "from the beginning"; one of an older version (`seen`: the (id, stamp)
+//! pairs, no `observed`) is read as digests and re-reads the whole overlap once. A record
+//! rewritten later gets a new `write_date`, so it is reported again: a poll may repeat,
+//! never miss (as long as no transaction runs longer than the overlap, and the agent's
+//! clock does not jump forward).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -41,12 +49,92 @@ const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 pub struct Watermark {
     /// The newest `write_date` reported.
     pub at: Option<NaiveDateTime>,
-    /// What was reported inside the overlap window before `at`.
-    pub seen: BTreeSet<(i64, NaiveDateTime)>,
+    /// What was reported of each stamp inside the overlap window.
+    pub seen: BTreeMap<NaiveDateTime, Digest>,
     /// When (local clock) the answer that first held `at` was received.
     pub observed: Option<DateTime<Utc>>,
     /// When (local clock) the read that made this watermark was sent.
     pub read: Option<DateTime<Utc>>,
+}
+
+/// What was reported of one stamp: how many records, and two checksums of their ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Digest {
+    /// Records.
+    pub count: u64,
+    /// The sum of their ids (wrapping).
+    pub sum: i64,
+    /// The exclusive or of their ids.
+    pub xor: i64,
+}
+
+impl Digest {
+    fn add(&mut self, id: i64) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(id);
+        self.xor ^= id;
+    }
+}
+
+/// One read of the rows written since a watermark, row by row: [`Reading::row`] says
+/// which rows are new as they come, without holding them; [`Reading::finish`] names the
+/// stamps that must be read again whole and makes the next watermark.
+#[derive(Debug)]
+pub struct Reading<'a> {
+    mark: &'a Watermark,
+    digests: BTreeMap<NaiveDateTime, Digest>,
+    newest: Option<NaiveDateTime>,
+}
+
+impl Reading<'_> {
+    /// Counts one row: `true` if it is new (its stamp was not reported before); for a stamp
+    /// reported before, `false`, and [`Reading::finish`] tells whether it changed.
+    pub fn row(&mut self, id: i64, stamp: NaiveDateTime) -> bool {
+        self.digests.entry(stamp).or_default().add(id);
+        self.newest = self.newest.max(Some(stamp));
+        !self.mark.seen.contains_key(&stamp)
+    }
+
+    /// The stamps reported before whose records changed (every record of them is to be
+    /// reported again), and the watermark after this read.
+    pub fn finish(self, overlap: Duration, times: ReadTimes) -> (Vec<NaiveDateTime>, Watermark) {
+        let mark = self.mark;
+        let changed = mark
+            .seen
+            .iter()
+            .filter(|(stamp, seen)| self.digests.get(stamp).copied().unwrap_or_default() != **seen)
+            .map(|(stamp, _)| *stamp)
+            .collect();
+        let at = self.newest.max(mark.at);
+        // A newer stamp starts its own clock; so does a cursor that had none.
+        let (observed, read) = match (mark.observed, mark.read) {
+            (Some(observed), Some(read)) if at == mark.at => {
+                // The read time moves in steps of an eighth of the overlap, and no more
+                // once the window is settled, so a quiet ERP does not make a new cursor
+                // (a store write) at every poll. An older read time is always safe.
+                let step =
+                    chrono::Duration::from_std(overlap / 8).unwrap_or(chrono::Duration::zero());
+                let whole = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
+                let settled = mark.settled() >= whole;
+                let moved = times.sent - read >= step;
+                (observed, if moved && !settled { times.sent } else { read })
+            }
+            _ => (times.answered, times.sent),
+        };
+        let mut next = Watermark {
+            at,
+            seen: BTreeMap::new(),
+            observed: Some(observed),
+            read: Some(read),
+        };
+        let floor = next.since(overlap);
+        next.seen = self
+            .digests
+            .into_iter()
+            .filter(|(stamp, _)| floor.is_none_or(|floor| *stamp >= floor))
+            .collect();
+        (changed, next)
+    }
 }
 
 /// When one read of the ERP was sent and when its answer was received (local clock).
@@ -71,6 +159,11 @@ impl ReadTimes {
 #[derive(Serialize, Deserialize)]
 struct Wire {
     at: String,
+    /// (stamp, count, sum, xor) per stamp.
+    #[serde(default)]
+    stamps: Vec<(String, u64, i64, i64)>,
+    /// What an older version kept: every (id, stamp) pair.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     seen: Vec<(i64, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     observed: Option<DateTime<Utc>>,
@@ -89,11 +182,18 @@ impl Watermark {
         let parse = |text: &str| {
             NaiveDateTime::parse_from_str(text, FORMAT).map_err(|e| invalid(e.to_string()))
         };
-        let seen = wire
-            .seen
-            .iter()
-            .map(|(id, at)| Ok((*id, parse(at)?)))
-            .collect::<Result<_, ErpError>>()?;
+        let mut seen: BTreeMap<NaiveDateTime, Digest> = BTreeMap::new();
+        for (stamp, count, sum, xor) in &wire.stamps {
+            let digest = Digest {
+                count: *count,
+                sum: *sum,
+                xor: *xor,
+            };
+            seen.insert(parse(stamp)?, digest);
+        }
+        for (id, stamp) in &wire.seen {
+            seen.entry(parse(stamp)?).or_default().add(*id);
+        }
         Ok(Watermark {
             at: Some(parse(&wire.at)?),
             seen,
@@ -109,11 +209,12 @@ impl Watermark {
         };
         let wire = Wire {
             at: at.format(FORMAT).to_string(),
-            seen: self
+            stamps: self
                 .seen
                 .iter()
-                .map(|(id, at)| (*id, at.format(FORMAT).to_string()))
+                .map(|(stamp, d)| (stamp.format(FORMAT).to_string(), d.count, d.sum, d.xor))
                 .collect(),
+            seen: Vec::new(),
             observed: self.observed,
             read: self.read,
         };
@@ -145,51 +246,38 @@ impl Watermark {
         }
     }
 
-    /// Splits the rows a read returned into those not reported yet (their indices), and
-    /// the watermark after them.
+    /// A read of the rows written since this watermark, row by row.
+    pub fn reading(&self) -> Reading<'_> {
+        Reading {
+            mark: self,
+            digests: BTreeMap::new(),
+            newest: None,
+        }
+    }
+
+    /// Splits the rows a read returned (all in hand) into those not reported yet (their
+    /// indices: every row of a stamp whose records changed), and the watermark after them.
     pub fn advance(
         &self,
         rows: &[(i64, NaiveDateTime)],
         overlap: Duration,
         times: ReadTimes,
     ) -> (Vec<usize>, Watermark) {
+        let mut reading = self.reading();
+        let new: Vec<bool> = rows
+            .iter()
+            .map(|(id, stamp)| reading.row(*id, *stamp))
+            .collect();
+        let (changed, next) = reading.finish(overlap, times);
+        let changed: BTreeSet<NaiveDateTime> = changed.into_iter().collect();
         let fresh = rows
             .iter()
+            .zip(new)
             .enumerate()
-            .filter(|(_, key)| !self.seen.contains(key))
+            .filter(|(_, ((_, stamp), new))| *new || changed.contains(stamp))
             .map(|(i, _)| i)
             .collect();
-        let at = rows.iter().map(|(_, at)| *at).chain(self.at).max();
-        // A newer stamp starts its own clock; so does a cursor that had none.
-        let (observed, read) = match (self.observed, self.read) {
-            (Some(observed), Some(read)) if at == self.at => {
-                // The read time moves in steps of an eighth of the overlap, and no more
-                // once the window is settled, so a quiet ERP does not make a new cursor
-                // (a store write) at every poll. An older read time is always safe.
-                let step =
-                    chrono::Duration::from_std(overlap / 8).unwrap_or(chrono::Duration::zero());
-                let whole = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
-                let settled = self.settled() >= whole;
-                let moved = times.sent - read >= step;
-                (observed, if moved && !settled { times.sent } else { read })
-            }
-            _ => (times.answered, times.sent),
-        };
-        let next = Watermark {
-            at,
-            seen: BTreeSet::new(),
-            observed: Some(observed),
-            read: Some(read),
-        };
-        let floor = next.since(overlap);
-        let seen = self
-            .seen
-            .iter()
-            .chain(rows.iter())
-            .filter(|(_, at)| floor.is_none_or(|floor| *at >= floor))
-            .copied()
-            .collect();
-        (fresh, Watermark { seen, ..next })
+        (fresh, next)
     }
 }
 
@@ -243,7 +331,7 @@ mod tests {
         assert_eq!(fresh, vec![0]);
         let round = Watermark::decode(&next.encode()).unwrap();
         assert_eq!(round, next);
-        assert!(!round.seen.contains(&(1, at(20))), "outside the window");
+        assert!(!round.seen.contains_key(&at(20)), "outside the window");
     }
 
     #[test]
@@ -286,7 +374,32 @@ mod tests {
         let (fresh, mark) = mark.advance(&[(3000, at(45))], overlap, read_at(301));
         assert_eq!(fresh, vec![0]);
         assert_eq!(mark.since(overlap), Some(at(35)));
-        assert!(mark.seen.iter().all(|(_, stamp)| *stamp >= at(35)));
+        assert!(mark.seen.keys().all(|stamp| *stamp >= at(35)));
+    }
+
+    #[test]
+    fn an_import_at_one_stamp_is_one_entry_and_a_changed_stamp_is_read_again() {
+        let overlap = Duration::from_secs(10);
+        let import: Vec<_> = (1..=100_000).map(|id| (id, at(30))).collect();
+        let (fresh, mark) = Watermark::default().advance(&import, overlap, read_at(0));
+        assert_eq!(fresh.len(), 100_000);
+        assert_eq!(mark.seen.len(), 1, "one digest for the whole import");
+        assert!(mark.encode().0.len() < 200, "{}", mark.encode().0);
+        // read again: nothing new, without holding the rows
+        let mut reading = mark.reading();
+        assert!(import.iter().all(|(id, stamp)| !reading.row(*id, *stamp)));
+        let (changed, again) = reading.finish(overlap, read_at(1));
+        assert!(changed.is_empty());
+        assert_eq!(again.seen, mark.seen);
+        // another transaction started in the same microsecond commits later: the stamp
+        // changed, every record of it is reported again (a repeat, not a miss)
+        let mut late = import.clone();
+        late.push((200_000, at(30)));
+        let (fresh, _) = mark.advance(&late, overlap, read_at(2));
+        assert_eq!(fresh.len(), 100_001);
+        // a newer stamp is new as it comes
+        let mut reading = mark.reading();
+        assert!(reading.row(300_000, at(31)));
     }
 
     #[test]

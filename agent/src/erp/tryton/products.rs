@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use plumb_common::Sku;
 
 use super::Tryton;
-use super::catalog::{Page, context, search_read};
+use super::catalog::{Page, context, each_written, search_read};
 use super::cursor::{ReadTimes, Watermark};
 use super::values::{
     datetime, field, related, to_datetime, to_decimal, to_decimal_or_zero, to_id, to_sku, to_text,
@@ -175,19 +175,21 @@ pub async fn changes(tryton: &Tryton, cursor: &Cursor) -> Result<ProductChanges,
         serde_json::from_str(&cursor.0)
             .map_err(|e| ErpError::Invalid(format!("not a Tryton product cursor: {e}")))?
     };
-    let (products, product) = written(tryton, "product.product", &marks.product, &[]).await?;
+    let (products, product) = written(tryton, "product.product", &marks.product, &[], true).await?;
     let mut ids: Vec<i64> = products.iter().map(|(id, _)| *id).collect();
     let (identifiers, identifier) = written(
         tryton,
         "product.identifier",
         &marks.identifier,
         &["product"],
+        true,
     )
     .await?;
     for (_, row) in &identifiers {
         ids.push(to_id(field(row, "product"))?);
     }
-    let (templates, template) = written(tryton, "product.template", &marks.template, &[]).await?;
+    let (templates, template) =
+        written(tryton, "product.template", &marks.template, &[], true).await?;
     let templates: Vec<i64> = templates.iter().map(|(id, _)| *id).collect();
 
     let extra = context(json!({"active_test": false}));
@@ -255,7 +257,7 @@ pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
         };
         // Reading the overlap window before the newest write fills the "seen" set, so
         // the first poll does not report it.
-        let (_, next) = written(tryton, model, &start.encode().0, &[]).await?;
+        let (_, next) = written(tryton, model, &start.encode().0, &[], false).await?;
         marks.push(next.0);
     }
     let [product, template, identifier] = <[String; 3]>::try_from(marks)
@@ -278,13 +280,14 @@ fn stamp(row: &Map<String, Value>) -> &Value {
 }
 
 /// The rows of `model` written since the watermark `mark` and not reported yet (id and
-/// `fields`), and the watermark after them. Paged, as a bulk import can write the whole
-/// catalogue at once; a row rewritten while paging moves to the end and is read there.
+/// `fields`; none kept unless `keep`), and the watermark after them. Read page by page,
+/// only the new rows kept: a bulk import can write the whole catalogue at once.
 async fn written(
     tryton: &Tryton,
     model: &str,
     mark: &str,
     fields: &[&str],
+    keep: bool,
 ) -> Result<(Vec<(i64, Map<String, Value>)>, Cursor), ErpError> {
     let mark = Watermark::decode(&Cursor(mark.to_owned()))?;
     let sent = Utc::now();
@@ -294,41 +297,43 @@ async fn written(
     }
     let mut wanted = vec!["write_date", "create_date"];
     wanted.extend_from_slice(fields);
-    let extra = context(json!({"active_test": false}));
-    let mut rows = Vec::new();
-    loop {
-        let page = Page {
-            offset: rows.len(),
-            limit: Some(CHANGES_PAGE),
-            order: json!([["write_date", "ASC"], ["id", "ASC"]]),
-        };
-        let batch = search_read(
-            &tryton.session,
+    let (wanted, extra) = (json!(wanted), context(json!({"active_test": false})));
+    let mut reading = mark.reading();
+    let mut out = Vec::new();
+    let session = &tryton.session;
+    each_written(
+        session,
+        model,
+        &json!(domain),
+        &wanted,
+        Some(&extra),
+        CHANGES_PAGE,
+        |row| {
+            let id = to_id(field(&row, "id"))?;
+            if reading.row(id, to_datetime(stamp(&row))?) && keep {
+                out.push((id, row));
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    let (changed, next) = reading.finish(tryton.overlap, ReadTimes::answered_now(sent));
+    // A stamp whose records changed: all of them again (a repeat, never a miss).
+    for at in changed.into_iter().filter(|_| keep) {
+        let domain = json!([["write_date", "=", datetime(at)]]);
+        each_written(
+            session,
             model,
-            json!(domain),
-            page,
-            json!(wanted),
+            &domain,
+            &wanted,
             Some(&extra),
+            CHANGES_PAGE,
+            |row| {
+                out.push((to_id(field(&row, "id"))?, row));
+                Ok(())
+            },
         )
         .await?;
-        let count = batch.len();
-        rows.extend(batch);
-        if count < CHANGES_PAGE {
-            break;
-        }
-    }
-    let keys = rows
-        .iter()
-        .map(|row| Ok((to_id(field(row, "id"))?, to_datetime(stamp(row))?)))
-        .collect::<Result<Vec<_>, ErpError>>()?;
-    let times = ReadTimes::answered_now(sent);
-    let (fresh, next) = mark.advance(&keys, tryton.overlap, times);
-    let mut out = Vec::with_capacity(fresh.len());
-    let mut rows: Vec<Option<Map<String, Value>>> = rows.into_iter().map(Some).collect();
-    for index in fresh {
-        if let Some(row) = rows.get_mut(index).and_then(Option::take) {
-            out.push((keys[index].0, row));
-        }
     }
     Ok((out, next.encode()))
 }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use plumb_common::{Decimal, Sku};
 
 use super::Tryton;
-use super::catalog::{Page, WarehouseInfo, context, read_many, search_read};
+use super::catalog::{Page, WarehouseInfo, context, each_written, read_many, search_read};
 use super::cursor::{ReadTimes, Watermark};
 use super::values::{datetime, field, related, to_datetime, to_decimal_or_zero, to_id, to_sku};
 use crate::erp::{Cursor, ErpError, Selection, StockChanges, StockLevel};
@@ -196,16 +196,23 @@ pub async fn levels(
     Ok(out)
 }
 
-/// Moves written at or after `since` (all of them when `None`): (id, write_date, SKU,
-/// from, to).
-async fn moves(
+/// A stock move as change polls read it.
+struct Move {
+    id: i64,
+    written: chrono::NaiveDateTime,
+    sku: Option<Sku>,
+    from: i64,
+    to: i64,
+}
+
+/// Hands each move matching `domain` (in write order) to `each`, page by page: a bulk
+/// import can write hundreds of thousands of moves at once, and neither one answer holding
+/// them all nor a list of them all is kept.
+async fn each_move(
     tryton: &Tryton,
-    since: Option<chrono::NaiveDateTime>,
-) -> Result<Vec<(i64, chrono::NaiveDateTime, Option<Sku>, i64, i64)>, ErpError> {
-    let domain = match since {
-        Some(since) => json!([["write_date", ">=", datetime(since)]]),
-        None => json!([]),
-    };
+    domain: Value,
+    mut each: impl FnMut(Move),
+) -> Result<(), ErpError> {
     let fields = json!([
         "product.suffix_code",
         "from_location",
@@ -213,43 +220,36 @@ async fn moves(
         "write_date",
         "create_date"
     ]);
-    // Paged: a bulk import can write hundreds of thousands of moves at once, and one
-    // answer holding them all would cost the agent a gigabyte of JSON. A move rewritten
-    // while paging moves to the end and is read there; a row skipped meanwhile is inside
-    // the cursor's overlap and read by the next poll.
-    let mut out = Vec::new();
-    loop {
-        let page = Page {
-            offset: out.len(),
-            limit: Some(MOVES_PAGE),
-            order: json!([["write_date", "ASC"], ["id", "ASC"]]),
-        };
-        let rows = search_read(
-            &tryton.session,
-            "stock.move",
-            domain.clone(),
-            page,
-            fields.clone(),
-            None,
-        )
-        .await?;
-        let count = rows.len();
-        for row in &rows {
-            let written = match field(row, "write_date") {
-                Value::Null => field(row, "create_date"),
+    each_written(
+        &tryton.session,
+        "stock.move",
+        &domain,
+        &fields,
+        None,
+        MOVES_PAGE,
+        |row| {
+            let written = match field(&row, "write_date") {
+                Value::Null => field(&row, "create_date"),
                 value => value,
             };
-            out.push((
-                to_id(field(row, "id"))?,
-                to_datetime(written)?,
-                to_sku(related(row, "product.suffix_code")),
-                to_id(field(row, "from_location"))?,
-                to_id(field(row, "to_location"))?,
-            ));
-        }
-        if count < MOVES_PAGE {
-            return Ok(out);
-        }
+            each(Move {
+                id: to_id(field(&row, "id"))?,
+                written: to_datetime(written)?,
+                sku: to_sku(related(&row, "product.suffix_code")),
+                from: to_id(field(&row, "from_location"))?,
+                to: to_id(field(&row, "to_location"))?,
+            });
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// `write_date >= since` (everything when `None`).
+fn written_since(since: Option<chrono::NaiveDateTime>) -> Value {
+    match since {
+        Some(since) => json!([["write_date", ">=", datetime(since)]]),
+        None => json!([]),
     }
 }
 
@@ -278,10 +278,15 @@ pub async fn cursor_now(tryton: &Tryton) -> Result<Cursor, ErpError> {
         at: Some(at),
         ..Watermark::default()
     };
-    let recent = moves(tryton, start.since(tryton.overlap)).await?;
-    let keys: Vec<_> = recent.iter().map(|m| (m.0, m.1)).collect();
+    // The window's moves are all "reported": the full read after this cursor has them.
+    let empty = Watermark::default();
+    let mut reading = empty.reading();
+    each_move(tryton, written_since(start.since(tryton.overlap)), |m| {
+        reading.row(m.id, m.written);
+    })
+    .await?;
     let times = ReadTimes::answered_now(sent);
-    let (_, next) = Watermark::default().advance(&keys, tryton.overlap, times);
+    let (_, next) = reading.finish(tryton.overlap, times);
     Ok(next.encode())
 }
 
@@ -297,11 +302,26 @@ pub async fn changes(
         .catalog
         .resolve_warehouses(&tryton.session, warehouses)
         .await?;
-    let moves = moves(tryton, mark.since(tryton.overlap)).await?;
-    let keys: Vec<_> = moves.iter().map(|m| (m.0, m.1)).collect();
+    // Only the new moves are kept: a window re-read after a bulk import holds nothing.
+    let mut reading = mark.reading();
+    let mut fresh: Vec<Move> = Vec::new();
+    let mut read = 0usize;
+    each_move(tryton, written_since(mark.since(tryton.overlap)), |m| {
+        read += 1;
+        if reading.row(m.id, m.written) {
+            fresh.push(m);
+        }
+    })
+    .await?;
     let times = ReadTimes::answered_now(sent);
-    let (fresh, next) = mark.advance(&keys, tryton.overlap, times);
-
+    let (changed, next) = reading.finish(tryton.overlap, times);
+    // A stamp whose records changed: all of them again (a repeat, never a miss).
+    for stamp in changed {
+        each_move(tryton, json!([["write_date", "=", datetime(stamp)]]), |m| {
+            fresh.push(m);
+        })
+        .await?;
+    }
     let warehouse_of = |location: i64| {
         wanted
             .iter()
@@ -309,11 +329,11 @@ pub async fn changes(
             .map(|w| w.code.as_str())
     };
     let mut pairs: BTreeMap<Sku, BTreeSet<&str>> = BTreeMap::new();
-    for i in fresh {
-        let (_, _, Some(sku), from, to) = &moves[i] else {
+    for m in fresh {
+        let Some(sku) = m.sku else {
             continue;
         };
-        for code in [warehouse_of(*from), warehouse_of(*to)]
+        for code in [warehouse_of(m.from), warehouse_of(m.to)]
             .into_iter()
             .flatten()
         {
@@ -342,7 +362,7 @@ pub async fn changes(
             .collect()
     };
     tracing::debug!(
-        moves = moves.len(),
+        moves = read,
         changed = levels.len(),
         "Tryton stock change poll"
     );
