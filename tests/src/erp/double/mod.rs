@@ -487,7 +487,8 @@ impl ErpDouble {
             for id in ids {
                 s.records.create(
                     "sale.sale",
-                    &obj(json!({"reference": format!("shopify:{id}"), "state": "processing", "lines": []})),
+                    &obj(json!({"reference": format!("shopify:{id}"), "state": "processing",
+                        "lines": [], "shipments": [], "shipment_returns": [], "invoices": []})),
                 );
             }
         });
