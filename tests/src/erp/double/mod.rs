@@ -487,8 +487,10 @@ impl ErpDouble {
             for id in ids {
                 s.records.create(
                     "sale.sale",
-                    &obj(json!({"reference": format!("shopify:{id}"), "state": "processing",
-                        "lines": [], "shipments": [], "shipment_returns": [], "invoices": []})),
+                    &obj(
+                        json!({"reference": format!("shopify:{id}"), "state": "processing",
+                        "lines": [], "shipments": [], "shipment_returns": [], "invoices": []}),
+                    ),
                 );
             }
         });
