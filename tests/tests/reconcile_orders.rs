@@ -252,7 +252,13 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
     let booked = booked(4, 1).await;
     let (admin, double, agent) = (booked.sandbox.admin(), &booked.double, &booked.agent);
     let (delivered, lost) = (&booked.delivered, &booked.lost);
-    let (refunded, by_hand, shipped, missing) = (delivered[1], delivered[2], delivered[3], lost[0]);
+    let (taxed, refunded, by_hand, shipped, missing) = (
+        delivered[0],
+        delivered[1],
+        delivered[2],
+        delivered[3],
+        lost[0],
+    );
     // A refund whose webhook never came, goods fulfilled by hand in Shopify, goods the
     // ERP shipped that the (disabled) fulfilment flow never wrote.
     let line = admin.order(refunded).expect("order").line_items[0].id;
@@ -261,6 +267,8 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
         .expect("refund");
     admin.fulfil_order(by_hand, None).expect("fulfil");
     double.ship(shipped, "1Z-ERP-ONLY");
+    // A clerk adds a 4 % tax to one booked sale: money only, the order itself agrees.
+    double.tax_sale(taxed, "NY State Tax");
     let day = admin.order(missing).expect("order").created_at.date_naive();
     let currency = admin.with_state(|state| state.currency.clone());
 
@@ -303,10 +311,10 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
         )
     );
 
-    // Money of the day: five orders of 12.50 in Shopify, four booked; 12.50 refunded in
-    // Shopify, nothing credited; no tax on either side.
+    // Money of the day: five orders of 12.50 in Shopify, four booked, one of them with
+    // 0.50 of tax added in the ERP; 12.50 refunded in Shopify, nothing credited.
     let money = run.dimension(ParityDimension::Money).expect("money");
-    assert_eq!((money.checked, money.mismatched), (3, 2), "{run:#?}");
+    assert_eq!((money.checked, money.mismatched), (3, 3), "{run:#?}");
     let found = mismatches(&mut control, run.id, ParityDimension::Money).await;
     let subject = format!("{day} {currency}");
     assert_eq!(
@@ -316,7 +324,13 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
                 "order_total_differs".to_owned(),
                 subject.clone(),
                 Some("62.50".to_owned()),
-                Some("50.00".to_owned())
+                Some("50.50".to_owned())
+            ),
+            (
+                "tax_total_differs".to_owned(),
+                subject.clone(),
+                Some("0.00".to_owned()),
+                Some("0.50".to_owned())
             ),
             (
                 "refund_total_differs".to_owned(),
@@ -334,14 +348,14 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
     assert!(
         totals
             .detail
-            .contains(&format!("orders: {missing} (Shopify 12.50, ERP 0.00)")),
+            .contains(&format!("{missing} (Shopify 12.50, ERP 0.00)")),
         "the order that makes the difference is named: {totals:#?}"
     );
     assert!(found.iter().all(|m| m.repair.is_none()));
 
     // A repairing run books the missing order and the refund (read from Shopify, as its
-    // lost webhook would have brought it): the day's money then agrees, and what is left
-    // is for a person.
+    // lost webhook would have brought it): what is left is for a person (the tax added by
+    // hand, and the fulfilments).
     finished_run(agent, &mut control, Request::Reconcile { dry_run: false }).await;
     eventually(agent, "the missing order booked", || async {
         (sales_of(double, missing).len() == 1).then_some(())
@@ -359,11 +373,30 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
     flow_idle(agent, FlowKind::Orders).await;
     flow_idle(agent, FlowKind::Refunds).await;
     let after = finished_run(agent, &mut control, Request::Reconcile { dry_run: true }).await;
-    let money = after.dimension(ParityDimension::Money).expect("money");
+    let found = mismatches(&mut control, after.id, ParityDimension::Money).await;
     assert_eq!(
-        (money.mismatched, money.parity_percent),
-        (0, 100.0),
-        "{after:#?}"
+        figures(&found),
+        BTreeSet::from([
+            (
+                "order_total_differs".to_owned(),
+                subject.clone(),
+                Some("62.50".to_owned()),
+                Some("63.00".to_owned())
+            ),
+            (
+                "tax_total_differs".to_owned(),
+                subject.clone(),
+                Some("0.00".to_owned()),
+                Some("0.50".to_owned())
+            ),
+        ]),
+        "the refund and the missing order repaired: {found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|m| m.detail.contains(&format!("orders: {taxed} (Shopify"))),
+        "the taxed order is named: {found:#?}"
     );
     let found = mismatches(&mut control, after.id, ParityDimension::Orders).await;
     assert_eq!(

@@ -496,6 +496,32 @@ impl ErpDouble {
         });
     }
 
+    /// Puts the tax `name` on every line of the sale booked for a Shopify order: a tax
+    /// added by hand in the ERP, which Shopify's order does not carry.
+    pub fn tax_sale(&self, shopify_order_id: u64, name: &str) {
+        let reference = format!("shopify:{shopify_order_id}");
+        self.with(|s| {
+            let tax = s
+                .records
+                .all("account.tax")
+                .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+                .and_then(|t| t.get("id").cloned())
+                .unwrap_or_else(|| panic!("no tax {name} in the double"));
+            let lines: Vec<i64> = s
+                .records
+                .all("sale.sale")
+                .find(|r| r.get("reference").and_then(Value::as_str) == Some(reference.as_str()))
+                .and_then(|sale| sale.get("lines"))
+                .and_then(Value::as_array)
+                .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_else(|| panic!("no sale {reference} in the double"));
+            for line in lines {
+                s.records
+                    .write("sale.line", line, &obj(json!({"taxes": [tax]})));
+            }
+        });
+    }
+
     /// Books a second sale carrying the same Shopify order (a copy of the first's
     /// reference, party and currency, no lines, in draft): what a second integration or a
     /// hand entry makes.
