@@ -226,12 +226,8 @@ impl Work {
         match self {
             Work::ShopifyWebhook(delivery) => format!("shopify webhook {}", delivery.topic),
             Work::Reconcile { dry_run, scope, .. } => {
-                let scope = match scope {
-                    RunScope::Light => "light",
-                    RunScope::Full => "full",
-                };
                 let dry = if *dry_run { " (dry run)" } else { "" };
-                format!("reconcile {scope}{dry}")
+                format!("reconcile {}{dry}", scope.as_str())
             }
             Work::RepairMismatches { run, .. } => format!("repair mismatches of run {run}"),
             Work::InventoryPush => "inventory push".into(),

@@ -77,6 +77,14 @@ pub enum RunScope {
 }
 
 impl RunScope {
+    /// The scope in words: "light" or "full".
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunScope::Light => "light",
+            RunScope::Full => "full",
+        }
+    }
+
     /// The dimensions a run of this scope compares (those this build implements).
     pub const fn dimensions(self) -> &'static [ParityDimension] {
         match self {

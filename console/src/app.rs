@@ -727,7 +727,7 @@ impl App {
                 self.touch(View::Parity);
                 match page.next {
                     Some(after) if self.mismatches.len() < MISMATCHES_HELD => {
-                        vec![Effect::Send(mismatch_page(Some(after)))]
+                        vec![Effect::Send(mismatch_page(Some(after), page.run))]
                     }
                     _ => Vec::new(),
                 }
@@ -1176,9 +1176,11 @@ fn dead_letters_request() -> Request {
     })
 }
 
-/// The first (or the next) page of the latest run's mismatches.
-fn mismatch_page(after: Option<u64>) -> Request {
+/// The first page of the latest run's mismatches (`run` `None`), or the next page of the
+/// run the first came from, so a run finishing meanwhile does not mix two runs' lists.
+fn mismatch_page(after: Option<u64>, run: Option<u64>) -> Request {
     Request::ListMismatches(MismatchQuery {
+        run,
         after,
         limit: PAGE,
         ..MismatchQuery::default()
@@ -1193,7 +1195,7 @@ fn parity_requests() -> Vec<Effect> {
             before: None,
             limit: RUNS_SHOWN,
         })),
-        Effect::Send(mismatch_page(None)),
+        Effect::Send(mismatch_page(None, None)),
     ]
 }
 

@@ -247,6 +247,22 @@ fn figures(found: &[Mismatch]) -> BTreeSet<(String, String, Option<String>, Opti
         .collect()
 }
 
+/// A money mismatch as [`figures`] lists it.
+fn figure(
+    kind: &str,
+    subject: &str,
+    shopify: &str,
+    erp: &str,
+) -> (String, String, Option<String>, Option<String>) {
+    let owned = |text: &str| Some(text.to_owned());
+    (
+        kind.to_owned(),
+        subject.to_owned(),
+        owned(shopify),
+        owned(erp),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refunds_fulfilments_and_money_per_day_are_compared() {
     let booked = booked(4, 1).await;
@@ -320,24 +336,9 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
     assert_eq!(
         figures(&found),
         BTreeSet::from([
-            (
-                "order_total_differs".to_owned(),
-                subject.clone(),
-                Some("62.50".to_owned()),
-                Some("50.50".to_owned())
-            ),
-            (
-                "tax_total_differs".to_owned(),
-                subject.clone(),
-                Some("0.00".to_owned()),
-                Some("0.50".to_owned())
-            ),
-            (
-                "refund_total_differs".to_owned(),
-                subject.clone(),
-                Some("12.50".to_owned()),
-                Some("0.00".to_owned())
-            ),
+            figure("order_total_differs", &subject, "62.50", "50.50"),
+            figure("tax_total_differs", &subject, "0.00", "0.50"),
+            figure("refund_total_differs", &subject, "12.50", "0.00"),
         ]),
         "{found:#?}"
     );
@@ -377,18 +378,8 @@ async fn refunds_fulfilments_and_money_per_day_are_compared() {
     assert_eq!(
         figures(&found),
         BTreeSet::from([
-            (
-                "order_total_differs".to_owned(),
-                subject.clone(),
-                Some("62.50".to_owned()),
-                Some("63.00".to_owned())
-            ),
-            (
-                "tax_total_differs".to_owned(),
-                subject.clone(),
-                Some("0.00".to_owned()),
-                Some("0.50".to_owned())
-            ),
+            figure("order_total_differs", &subject, "62.50", "63.00"),
+            figure("tax_total_differs", &subject, "0.00", "0.50"),
         ]),
         "the refund and the missing order repaired: {found:#?}"
     );

@@ -261,9 +261,9 @@ fn the_parity_view_repairs_the_selected_mismatch_and_follows_finished_runs() {
         agent_version: "0.1.0".into(),
     }));
     assert!(reload.contains(&Effect::Send(Request::ParityLatest)));
-    assert!(reload.contains(&Effect::Send(mismatch_page(None))));
+    assert!(reload.contains(&Effect::Send(mismatch_page(None, None))));
     app.on_update(Update::Answer {
-        request: mismatch_page(None),
+        request: mismatch_page(None, None),
         result: Ok(Response::Mismatches(sample::mismatch_page())),
     });
     app.prepare();

@@ -25,10 +25,7 @@ fn parity_style(theme: Theme, percent: f64) -> ratatui::style::Style {
 }
 
 fn scope(scope: RunScope, dry_run: bool) -> String {
-    let scope = match scope {
-        RunScope::Light => "light",
-        RunScope::Full => "full",
-    };
+    let scope = scope.as_str();
     if dry_run {
         format!("{scope}, dry run")
     } else {

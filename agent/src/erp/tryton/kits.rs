@@ -49,11 +49,13 @@ pub async fn read(tryton: &Tryton) -> Result<Kits, ErpError> {
     )
     .await?;
     // A template's components make each of its variants that has none of its own.
-    let templates: Vec<i64> = lines
+    let mut templates: Vec<i64> = lines
         .iter()
         .filter(|l| field(l, "parent_product").is_null())
         .map(|l| to_id(field(l, "parent_template")))
         .collect::<Result<_, _>>()?;
+    templates.sort_unstable();
+    templates.dedup();
     let variants_of: HashMap<i64, Vec<i64>> = read_many(
         session,
         "product.template",

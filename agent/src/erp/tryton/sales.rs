@@ -30,6 +30,11 @@ pub fn order_key(shopify_order_id: u64) -> String {
     format!("shopify:{shopify_order_id}")
 }
 
+/// The Shopify order an [`order_key`] names; `None` for any other reference.
+pub fn order_of_key(reference: &str) -> Option<u64> {
+    reference.strip_prefix("shopify:")?.parse().ok()
+}
+
 /// A sale found by its reference.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -587,17 +592,14 @@ pub async fn for_orders(tryton: &Tryton, ids: &[u64]) -> Result<Vec<BookedSale>,
             .map(|row| to_id(field(row, "id")))
             .collect::<Result<Vec<_>, _>>()?;
         let refunded = credited(tryton, &sale_ids).await?;
-        let shipment_ids: Vec<i64> = rows
+        let shipments: Vec<Vec<i64>> = rows
             .iter()
             .map(|row| to_ids(field(row, "shipments")))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+            .collect::<Result<_, _>>()?;
         let gone: BTreeSet<i64> = read_many(
             session,
             "stock.shipment.out",
-            &shipment_ids,
+            &shipments.concat(),
             json!(["state"]),
             None,
         )
@@ -606,12 +608,9 @@ pub async fn for_orders(tryton: &Tryton, ids: &[u64]) -> Result<Vec<BookedSale>,
         .filter(|s| matches!(field(s, "state").as_str(), Some("shipped" | "done")))
         .map(|s| to_id(field(s, "id")))
         .collect::<Result<_, _>>()?;
-        for (row, id) in rows.iter().zip(sale_ids) {
+        for ((row, id), shipments) in rows.iter().zip(sale_ids).zip(shipments) {
             let reference = to_text(field(row, "reference")).unwrap_or_default();
-            let Some(shopify_order_id) = reference
-                .strip_prefix("shopify:")
-                .and_then(|n| n.parse().ok())
-            else {
+            let Some(shopify_order_id) = order_of_key(&reference) else {
                 continue;
             };
             found.push(BookedSale {
@@ -623,9 +622,7 @@ pub async fn for_orders(tryton: &Tryton, ids: &[u64]) -> Result<Vec<BookedSale>,
                 tax: to_decimal_or_zero(field(row, "tax_amount"))?,
                 total: to_decimal_or_zero(field(row, "total_amount"))?,
                 refunded: refunded.get(&id).copied().unwrap_or_default(),
-                shipped: to_ids(field(row, "shipments"))?
-                    .iter()
-                    .any(|s| gone.contains(s)),
+                shipped: shipments.iter().any(|s| gone.contains(s)),
             });
         }
     }

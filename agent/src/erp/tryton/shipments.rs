@@ -126,10 +126,9 @@ async fn shopify_orders(tryton: &Tryton, shipments: &[i64]) -> Result<HashMap<i6
         )
         .await?;
         for sale in sales {
-            let Some(order) = to_text(field(&sale, "reference")).and_then(|r| {
-                r.strip_prefix("shopify:")
-                    .and_then(|n| n.parse::<u64>().ok())
-            }) else {
+            let Some(order) =
+                to_text(field(&sale, "reference")).and_then(|r| super::sales::order_of_key(&r))
+            else {
                 continue;
             };
             for shipment in to_ids(field(&sale, "shipments"))? {

@@ -257,11 +257,15 @@ async fn read_erp(
         side.add_targets(&inventory, &levels, &[]);
     }
     if !inventory.bundles.is_empty() {
-        let components: Vec<Sku> = inventory
+        // Each component once, however many bundles share it.
+        let components: BTreeSet<&str> = inventory
             .bundles
             .iter()
-            .flat_map(|b| b.components.iter())
-            .filter_map(|c| Sku::new(&c.sku).ok())
+            .flat_map(|b| b.components.iter().map(|c| c.sku.as_str()))
+            .collect();
+        let components: Vec<Sku> = components
+            .into_iter()
+            .filter_map(|sku| Sku::new(sku).ok())
             .collect();
         // The components' figures make the bundles, as the poller computes them.
         let levels = erp

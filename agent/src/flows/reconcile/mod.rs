@@ -108,7 +108,6 @@ impl ReconcileHandler {
                     request,
                 )
                 .await
-                .map(|_| ())
             }
             Work::RepairMismatches { run, selection } => {
                 repair::from_run(&self.context, erp.as_ref(), run, &selection)

@@ -30,15 +30,16 @@ pub struct RunRequest {
     pub dry_run: bool,
 }
 
-/// Runs one reconciliation. A failure is stored on the run (state `failed`) and returned,
-/// so the queue retries the job (as a new run).
+/// Runs one reconciliation; the run, its figures and its repairs are in the store. A
+/// failure is stored on the run (state `failed`) and returned, so the queue retries the
+/// job (as a new run).
 pub async fn reconcile(
     context: &FlowContext,
     erp: &dyn Erp,
     shopify: &ShopifyClient,
     bulk_finished: &Arc<Notify>,
     request: RunRequest,
-) -> Result<ParityRun, Failure> {
+) -> Result<(), Failure> {
     let mut run = ParityRun {
         id: 0,
         scope: request.scope,
@@ -124,16 +125,8 @@ pub async fn reconcile(
         repair::stock(context, erp, run.id, &repairs).await?;
         repair::orders(context, run.id, &syncs).await?;
         repair::products(context, run.id, &product_syncs).await?;
-        if let Some(updated) = context
-            .store
-            .parity_run(run.id)
-            .await
-            .map_err(Failure::from)?
-        {
-            run = updated;
-        }
     }
-    Ok(run)
+    Ok(())
 }
 
 /// Stores `run` as finished in `state` (a done run becomes its dimensions' latest).
